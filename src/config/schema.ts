@@ -1,0 +1,209 @@
+// The VM definition (vms/NAME.yaml). Field names follow QEMU's own vocabulary
+// where one exists, so a learner finds the same word in QEMU's manual.
+import { z } from 'zod';
+import { parseSize } from './size.js';
+import { invalid } from '../errors.js';
+
+export const NAME_RE = /^(?!\.)[A-Za-z0-9_.-]{1,63}$/;
+export const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
+
+export function validateName(name: unknown, what = 'name'): string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw invalid(
+      `${what}: invalid name "${String(name)}"`,
+      'a name is 1-63 characters of A-Z a-z 0-9 _ . - and does not start with "."',
+    );
+  }
+  return name;
+}
+
+export const Name = z.string().regex(NAME_RE, 'must be 1-63 characters of [A-Za-z0-9_.-], not starting with "."');
+
+/** A size string such as 512M or 2G, kept as written; parsed with parseSize. */
+const Size = (bareUnit: 'B' | 'M') =>
+  z.union([z.string(), z.number()]).superRefine((v, ctx) => {
+    try {
+      parseSize(v, 'size', bareUnit);
+    } catch {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a size like 512M or 2G' });
+    }
+  }).transform((v) => String(v));
+
+export const MemorySize = Size('M');
+export const DiskSize = Size('B');
+
+const Smp = z.union([
+  z.number().int().min(1).max(288),
+  z.object({
+    cpus: z.number().int().min(1).max(288).optional(),
+    sockets: z.number().int().min(1).optional(),
+    cores: z.number().int().min(1).optional(),
+    threads: z.number().int().min(1).optional(),
+    maxcpus: z.number().int().min(1).max(288).optional(),
+  }).strict().superRefine((s, ctx) => {
+    const topo = (s.sockets ?? 1) * (s.cores ?? 1) * (s.threads ?? 1);
+    const anyTopo = s.sockets !== undefined || s.cores !== undefined || s.threads !== undefined;
+    const max = s.maxcpus ?? s.cpus;
+    // QEMU 7.2 insists that sockets*cores*threads equals maxcpus.
+    if (anyTopo && max !== undefined && topo !== max) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `sockets*cores*threads (${topo}) must equal maxcpus (${max})` });
+    }
+    if (s.cpus !== undefined && s.maxcpus !== undefined && s.cpus > s.maxcpus) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `cpus (${s.cpus}) must not exceed maxcpus (${s.maxcpus})` });
+    }
+  }),
+]);
+
+export const DiskBus = z.enum(['virtio', 'ide', 'scsi', 'sata']);
+export const DiskCache = z.enum(['none', 'writeback', 'writethrough', 'unsafe', 'directsync']);
+
+export const Disk = z.object({
+  /** A path, or POOL/VOLUME (the default pool is QKVM_HOME/images). */
+  file: z.string().min(1),
+  format: z.enum(['qcow2', 'raw']).optional(),
+  bus: DiskBus.default('virtio'),
+  media: z.enum(['disk', 'cdrom']).default('disk'),
+  cache: DiskCache.optional(),
+  readonly: z.boolean().default(false),
+  /** QEMU's snapshot=on: writes go to a temporary overlay and vanish at exit. */
+  snapshot: z.boolean().default(false),
+  /** Guest-side name hint (vda, sdb, hdc): used as the device id for hotplug. */
+  target: z.string().regex(/^[a-z]{2,3}[a-z]$/, 'must look like vda, sdb or hdc').optional(),
+}).strict();
+
+export const HostFwd = z.string().regex(
+  /^(tcp|udp):[0-9.]*:\d{1,5}-[0-9.]*:\d{1,5}$/,
+  'must look like tcp:127.0.0.1:2222-:22',
+);
+
+export const Nic = z.object({
+  /** network: a qkvm network (a tap on its bridge); user: QEMU's built-in slirp. */
+  type: z.enum(['network', 'user']).optional(),
+  network: Name.optional(),
+  hostfwd: z.array(HostFwd).default([]),
+  model: z.enum(['virtio', 'e1000', 'rtl8139']).default('virtio'),
+  mac: z.string().regex(MAC_RE, 'must be six hex pairs like 52:54:00:12:34:56').optional(),
+  vhost: z.enum(['auto', 'on', 'off']).default('auto'),
+}).strict().superRefine((n, ctx) => {
+  const type = n.type ?? (n.network ? 'network' : 'user');
+  if (type === 'network' && !n.network) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['network'], message: 'a network NIC needs a network name' });
+  }
+  if (type === 'user' && n.network) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['network'], message: 'a user-mode NIC takes no network name' });
+  }
+  if (type === 'network' && n.hostfwd.length) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['hostfwd'], message: 'hostfwd only applies to user-mode NICs' });
+  }
+}).transform((n) => ({ ...n, type: n.type ?? (n.network ? 'network' as const : 'user' as const) }));
+
+export const Display = z.object({
+  type: z.enum(['none', 'vnc']).default('none'),
+  listen: z.string().regex(/^[0-9.]+$|^::1?$|^[0-9a-f:]+$/i, 'must be an IP address').default('127.0.0.1'),
+  /** VNC display number: port 5900+N. */
+  display: z.number().int().min(0).max(99).default(0),
+  /** Require a password; it is set over QMP (`qkvm vnc NAME --password`), never on the command line. */
+  password: z.boolean().default(false),
+}).strict();
+
+export const NumaNode = z.object({
+  cpus: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'must be a CPU list like 0-1 or 0,2'),
+  memory: MemorySize,
+}).strict();
+
+export const Boot = z.object({
+  order: z.string().regex(/^[a-dn]{1,4}$/, 'must be letters of a (floppy) c (disk) d (cdrom) n (network)').optional(),
+  once: z.string().regex(/^[a-dn]{1,4}$/, 'must be letters of a c d n').optional(),
+  menu: z.boolean().optional(),
+}).strict();
+
+export const VmSpec = z.object({
+  name: Name,
+  memory: MemorySize.default('512M'),
+  /** Largest memory the guest may grow to (for memory hotplug); optional. */
+  cpu: z.string().regex(/^[A-Za-z0-9_.,+=-]+$/, 'must be a CPU model such as qemu64, max or host').optional(),
+  smp: Smp.default(1),
+  machine: z.enum(['pc', 'q35', 'microvm']).default('pc'),
+  accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  boot: Boot.optional(),
+  kernel: z.string().min(1).optional(),
+  initrd: z.string().min(1).optional(),
+  append: z.string().optional(),
+  disks: z.array(Disk).default([]),
+  nics: z.array(Nic).default([]),
+  display: Display.default({}),
+  vga: z.enum(['std', 'cirrus', 'vmware', 'qxl', 'virtio', 'none']).optional(),
+  balloon: z.boolean().default(true),
+  tablet: z.boolean().default(false),
+  /** The serial console on a UNIX socket, logged to a file (`qkvm console`). */
+  serial: z.boolean().default(true),
+  numa: z.array(NumaNode).default([]),
+  hugepages: z.boolean().default(false),
+  memMerge: z.boolean().optional(),
+  autostart: z.boolean().default(false),
+  /** Host CPUs for each vCPU, applied at start: { "0": "0-1" }. */
+  vcpupin: z.record(z.string().regex(/^\d+$/), z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/)).optional(),
+  /** Raw arguments appended as they are; qkvm does not check them. */
+  extraArgs: z.array(z.string()).default([]),
+  /** Free text, kept with the definition. */
+  description: z.string().optional(),
+}).strict().superRefine((s, ctx) => {
+  if ((s.initrd || s.append) && !s.kernel) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernel'], message: 'initrd and append need a kernel' });
+  }
+  if (s.machine === 'microvm' && !s.kernel) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernel'], message: 'the microvm machine has no firmware boot: it needs a kernel' });
+  }
+  if (s.numa.length) {
+    const total = s.numa.reduce((a, n) => a + parseSize(n.memory, 'numa', 'M'), 0);
+    if (total !== parseSize(s.memory, 'memory', 'M')) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['numa'], message: `the numa nodes' memory must add up to memory (${s.memory})` });
+    }
+  }
+});
+
+export type VmSpecInput = z.input<typeof VmSpec>;
+export type VmSpec = z.output<typeof VmSpec>;
+export type Disk = z.output<typeof Disk>;
+export type Nic = z.output<typeof Nic>;
+
+/** Reads the value at a zod issue path, so an error can quote what was written. */
+function valueAt(input: unknown, path: (string | number)[]): unknown {
+  let v: any = input;
+  for (const k of path) {
+    if (v == null || typeof v !== 'object') return undefined;
+    v = v[k];
+  }
+  return v;
+}
+
+export function formatPath(path: (string | number)[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), '');
+}
+
+/** Validates with any zod schema; every problem names the field and the value written there. */
+export function parseWith<S extends z.ZodTypeAny>(schema: S, input: unknown, source: string): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => {
+    const field = formatPath(i.path) || '(top level)';
+    const value = valueAt(input, i.path);
+    let msg = i.message;
+    if (i.code === z.ZodIssueCode.unrecognized_keys) msg = `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+    if (i.code === z.ZodIssueCode.invalid_enum_value) msg = `must be one of ${i.options.join(', ')}`;
+    const shown = i.code === z.ZodIssueCode.unrecognized_keys ? '' : value === undefined ? (i.code === z.ZodIssueCode.invalid_type && i.received === 'undefined' ? ' (missing)' : '') : ` = ${JSON.stringify(value)}`;
+    return `  ${field}${shown}: ${msg}`;
+  });
+  throw invalid(`${source}: invalid definition\n${lines.join('\n')}`);
+}
+
+export const parseVmSpec = (input: unknown, source = 'definition'): VmSpec => parseWith(VmSpec, input, source);
+
+/** The definition's vCPU figures, whatever form smp took. */
+export function smpOf(spec: Pick<VmSpec, 'smp'>): { cpus: number; maxcpus: number; sockets?: number; cores?: number; threads?: number } {
+  if (typeof spec.smp === 'number') return { cpus: spec.smp, maxcpus: spec.smp };
+  const topo = spec.smp.sockets || spec.smp.cores || spec.smp.threads
+    ? (spec.smp.sockets ?? 1) * (spec.smp.cores ?? 1) * (spec.smp.threads ?? 1) : undefined;
+  const maxcpus = spec.smp.maxcpus ?? topo ?? spec.smp.cpus ?? 1;
+  return { ...spec.smp, cpus: spec.smp.cpus ?? maxcpus, maxcpus };
+}
