@@ -1,0 +1,5 @@
+// Every command group registers here: one import and one spread per module.
+import type { CommandModule } from 'yargs';
+
+export const commandModules: CommandModule<any, any>[] = [
+];

@@ -1,0 +1,24 @@
+// The yargs parser, built without running anything, so tests can parse argv.
+import yargs, { type CommandModule } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { commandModules } from './commands.js';
+
+export function buildParser(argv: string[]) {
+  let parser = yargs(argv)
+    .scriptName('qkvm')
+    .usage('qkvm: run QEMU/KVM guests directly, without libvirt\n\nUsage: qkvm <command> [options]')
+    .strict()
+    .demandCommand(1, 'name a command; `qkvm --help` lists them')
+    .recommendCommands()
+    .parserConfiguration({ 'populate--': true })
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .epilog('Most commands follow virsh: `qkvm list`, `qkvm start NAME`, `qkvm console NAME`. See README.md.')
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`qkvm: error: ${msg}\n(run with --help for usage)\n`);
+      process.exit(2);
+    });
+  for (const mod of commandModules) parser = parser.command(mod as CommandModule);
+  return parser.help().alias('help', 'h').version();
+}
+
