@@ -1,14 +1,55 @@
-// Turns a definition's disk `file` into a host path. (Stub: the storage work
-// adds POOL/VOLUME names.)
-import { isAbsolute, join } from 'node:path';
-import { home } from '../config/paths.js';
+// Turns a definition's disk `file` into a host path, and guards the sources of
+// linked clones. The forms of `file`:
+//   /abs/path.qcow2   as it is
+//   ./x.qcow2, ../x   against the current directory (write absolute paths in definitions)
+//   POOL/VOLUME       exactly one slash: that pool's directory + the volume
+//   NAME              a volume of the default pool (QKVM_HOME/images)
+import { isAbsolute, join, normalize, resolve } from 'node:path';
+import { validateName } from '../config/schema.js';
+import { QkvmError, invalid } from '../errors.js';
+import { loadPool, DEFAULT_POOL } from './pool.js';
+import { linkedClonesOf } from './links.js';
 
-export function resolveDiskPath(file: string): string {
-  if (isAbsolute(file)) return file;
-  return join(home.imagesDir(), file);
+export interface DiskRef { pool?: string; volume?: string; path: string }
+
+export function parseDiskRef(file: string): DiskRef {
+  if (!file) throw invalid('disk file: empty');
+  if (isAbsolute(file)) return { path: normalize(file) };
+  if (file.startsWith('./') || file.startsWith('../') || file === '.' || file === '..') return { path: resolve(file) };
+  const parts = file.split('/');
+  if (parts.length === 1) {
+    validateName(file, 'volume name');
+    return { pool: DEFAULT_POOL, volume: file, path: join(loadPool(DEFAULT_POOL).target, file) };
+  }
+  if (parts.length === 2) {
+    const [pool, volume] = parts;
+    validateName(pool, `disk "${file}": pool name`);
+    validateName(volume, `disk "${file}": volume name`);
+    const spec = loadPool(pool);
+    return { pool, volume, path: join(spec.target, volume) };
+  }
+  throw invalid(`disk file "${file}": not a path, POOL/VOLUME or a volume name`, 'write an absolute path, ./relative/path, POOL/VOLUME, or a volume name of the default pool');
 }
 
-/** Refuses to start a guest whose disks back linked clones, unless forced. (Stub.) */
+export function resolveDiskPath(file: string): string {
+  return parseDiskRef(file).path;
+}
+
+/** For definitions: ./relative paths become absolute now, so they mean the same later. */
+export function normalizeDiskFile(file: string): string {
+  if (file.startsWith('./') || file.startsWith('../')) return resolve(file);
+  resolveDiskPath(file);
+  return file;
+}
+
+/**
+ * Refuses to start a guest whose disks back linked clones, unless forced: the
+ * clones' overlays hold only differences, and a write to their base corrupts them.
+ */
 export function assertStartable(name: string, force = false): void {
-  void name; void force;
+  const clones = linkedClonesOf(name);
+  if (!clones.length || force) return;
+  throw new QkvmError('STATE', `guest "${name}" has linked clones (${clones.join(', ')}) built on its disks: starting it would write to their base images and corrupt them`, {
+    hint: `start a clone instead, make the clones standalone (\`qkvm disk rebase FILE --backing ""\` on each overlay, then remove the link file), or pass --force if the guest's disks are read-only or snapshot=on`,
+  });
 }
