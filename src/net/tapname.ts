@@ -8,17 +8,19 @@ export const MAX_NICS = 100;
 
 /**
  * qk + up to 4 lower-case letters/digits of the guest name (to be readable in
- * `ip link`) + 6 hex digits of sha256(name) + "-" + NIC index, e.g. "qkweb3a9f01-0".
- * At most 2+4+6+1+2 = 15 characters. Two guests get the same taps only if their
- * names share the readable prefix AND the 24-bit hash: among n such guests the
- * chance of any clash is about n^2 / 2^25 (1 in 3,400 for 100 guests named alike).
+ * `ip link`) + 6 base-36 characters of sha256(name) + "-" + NIC index, e.g.
+ * "qkwebs0k3mzq-0". At most 2+4+6+1+2 = 15 characters. Two guests get the same
+ * taps only if their names share the readable prefix AND the hash (36^6, about
+ * 31 bits): among n guests named alike the chance of any clash is about
+ * n^2 / (2 * 36^6): 1 in 430,000 for 100 guests, 1 in 175 for 5,000.
  */
 export function tapName(guest: string, index: number): string {
   if (!Number.isInteger(index) || index < 0 || index >= MAX_NICS) {
     throw invalid(`NIC index ${index} is out of range`, `a guest has at most ${MAX_NICS} NICs`);
   }
   const readable = guest.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 4);
-  const hash = createHash('sha256').update(guest).digest('hex').slice(0, 6);
+  const digest = createHash('sha256').update(guest).digest();
+  const hash = (digest.readUIntBE(0, 6) % 36 ** 6).toString(36).padStart(6, '0');
   return `qk${readable}${hash}-${index}`;
 }
 

@@ -1,0 +1,16 @@
+qemu-system-x86_64 \
+  -name demo,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 192M \
+  -kernel /var/lib/qkvm/cache/demo/vmlinuz \
+  -initrd /var/lib/qkvm/cache/demo/initrd.img \
+  -append 'console=ttyS0 panic=-1 quiet' \
+  -netdev user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp::5353-:53 \
+  -device virtio-net-pci,netdev=net0,mac=52:54:00:8c:7d:82,id=net0 \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -serial stdio \
+  -S

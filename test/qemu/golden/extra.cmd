@@ -1,0 +1,19 @@
+qemu-system-x86_64 \
+  -name extra,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 512M \
+  -display 'vnc=[::1]:2' \
+  -device virtio-vga,id=video0 \
+  -device qemu-xhci,id=xhci \
+  -device usb-tablet,id=tablet0,bus=xhci.0 \
+  -qmp unix:/run/qkvm/extra/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/extra/qemu.pid \
+  -D /run/qkvm/extra/qemu.log \
+  -rtc base=utc,clock=host \
+  -no-reboot \
+  -device virtio-rng-pci,id=rng0 \
+  -fw_cfg 'name=opt/qkvm/note,string=it'\''s a test'

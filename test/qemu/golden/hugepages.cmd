@@ -1,0 +1,16 @@
+qemu-system-x86_64 \
+  -name hugepages,debug-threads=on \
+  -nodefaults \
+  -machine pc,memory-backend=ram0 \
+  -accel tcg \
+  -smp cpus=2,maxcpus=4,sockets=1,cores=2,threads=2 \
+  -m 2048M \
+  -object memory-backend-file,id=ram0,size=2048M,mem-path=/dev/hugepages,merge=on \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/hugepages/serial.sock,server=on,wait=off,logfile=/run/qkvm/hugepages/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/hugepages/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/hugepages/qemu.pid \
+  -D /run/qkvm/hugepages/qemu.log

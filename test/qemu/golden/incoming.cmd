@@ -1,0 +1,21 @@
+qemu-system-x86_64 \
+  -name incoming,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 512M \
+  -netdev tap,id=net0,ifname=qkmig0,script=/usr/lib/qkvm/scripts/qemu-ifup,downscript=/usr/lib/qkvm/scripts/qemu-ifdown \
+  -device virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01,id=net0 \
+  -netdev user,id=net1 \
+  -device virtio-net-pci,netdev=net1,mac=52:54:00:00:00:02,id=net1 \
+  -display vnc=127.0.0.1:0 \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/incoming/serial.sock,server=on,wait=off,logfile=/run/qkvm/incoming/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/incoming/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/incoming/qemu.pid \
+  -D /run/qkvm/incoming/qemu.log \
+  -S \
+  -incoming defer

@@ -1,0 +1,17 @@
+qemu-system-x86_64 \
+  -name memmerge,debug-threads=on \
+  -nodefaults \
+  -machine pc,mem-merge=off \
+  -accel tcg \
+  -smp cpus=2 \
+  -m 256M \
+  -netdev user,id=net0 \
+  -device e1000,netdev=net0,mac=52:54:00:ab:cd:ef,id=net0 \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/memmerge/serial.sock,server=on,wait=off,logfile=/run/qkvm/memmerge/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/memmerge/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/memmerge/qemu.pid \
+  -D /run/qkvm/memmerge/qemu.log

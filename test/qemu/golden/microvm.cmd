@@ -1,0 +1,27 @@
+qemu-system-x86_64 \
+  -name microvm,debug-threads=on \
+  -nodefaults \
+  -machine microvm \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 256M \
+  -kernel /var/lib/qkvm/cache/demo/vmlinuz \
+  -initrd /var/lib/qkvm/cache/demo/initrd.img \
+  -append 'console=ttyS0 root=/dev/vda' \
+  -device virtio-scsi-device,id=scsi0 \
+  -blockdev driver=file,node-name=drive-vda-file,filename=/srv/vm/micro.qcow2 \
+  -blockdev driver=qcow2,node-name=drive-vda,file=drive-vda-file \
+  -device virtio-blk-device,drive=drive-vda,id=vda \
+  -blockdev driver=file,node-name=drive-sda-file,filename=/srv/vm/micro-data.img \
+  -blockdev driver=raw,node-name=drive-sda,file=drive-sda-file \
+  -device scsi-hd,drive=drive-sda,id=sda,bus=scsi0.0,channel=0,scsi-id=0,lun=0 \
+  -netdev user,id=net0,hostfwd=tcp::8080-:80 \
+  -device virtio-net-device,netdev=net0,mac=52:54:00:21:30:2e,id=net0 \
+  -display none \
+  -device virtio-balloon-device,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/microvm/serial.sock,server=on,wait=off,logfile=/run/qkvm/microvm/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/microvm/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/microvm/qemu.pid \
+  -D /run/qkvm/microvm/qemu.log

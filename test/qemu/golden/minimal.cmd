@@ -1,0 +1,15 @@
+qemu-system-x86_64 \
+  -name minimal,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 512M \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/minimal/serial.sock,server=on,wait=off,logfile=/run/qkvm/minimal/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/minimal/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/minimal/qemu.pid \
+  -D /run/qkvm/minimal/qemu.log

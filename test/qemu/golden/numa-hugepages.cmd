@@ -1,0 +1,28 @@
+qemu-system-x86_64 \
+  -name numa-hugepages,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel kvm \
+  -cpu qemu64 \
+  -smp cpus=2,sockets=2,cores=1,threads=1 \
+  -m 1024M \
+  -object memory-backend-file,id=ram-node0,size=512M,mem-path=/dev/hugepages,merge=off \
+  -numa node,nodeid=0,cpus=0,memdev=ram-node0 \
+  -object memory-backend-file,id=ram-node1,size=512M,mem-path=/dev/hugepages,merge=off \
+  -numa node,nodeid=1,cpus=1,memdev=ram-node1 \
+  -netdev tap,id=net0,ifname=qknumads8tfo-0,script=/usr/lib/qkvm/scripts/qemu-ifup,downscript=/usr/lib/qkvm/scripts/qemu-ifdown,vhost=on \
+  -device virtio-net-pci,netdev=net0,mac=52:54:00:39:3f:03,id=net0 \
+  -netdev tap,id=net1,ifname=qknumads8tfo-1,script=/usr/lib/qkvm/scripts/qemu-ifup,downscript=/usr/lib/qkvm/scripts/qemu-ifdown,vhost=on \
+  -device virtio-net-pci,netdev=net1,mac=52:54:00:40:36:72,id=net1 \
+  -netdev tap,id=net2,ifname=qknumads8tfo-2,script=/usr/lib/qkvm/scripts/qemu-ifup,downscript=/usr/lib/qkvm/scripts/qemu-ifdown \
+  -device virtio-net-pci,netdev=net2,mac=52:54:00:52:ba:01,id=net2 \
+  -netdev tap,id=net3,ifname=qknumads8tfo-3,script=/usr/lib/qkvm/scripts/qemu-ifup,downscript=/usr/lib/qkvm/scripts/qemu-ifdown \
+  -device e1000,netdev=net3,mac=52:54:00:a8:67:67,id=net3 \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/numa-hugepages/serial.sock,server=on,wait=off,logfile=/run/qkvm/numa-hugepages/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/numa-hugepages/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/numa-hugepages/qemu.pid \
+  -D /run/qkvm/numa-hugepages/qemu.log

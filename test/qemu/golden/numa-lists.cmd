@@ -1,0 +1,20 @@
+qemu-system-x86_64 \
+  -name numa-lists,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=6 \
+  -m 768M \
+  -object memory-backend-ram,id=ram-node0,size=512M,merge=on \
+  -numa node,nodeid=0,cpus=0-1,cpus=4,memdev=ram-node0 \
+  -object memory-backend-ram,id=ram-node1,size=256M,merge=on \
+  -numa node,nodeid=1,cpus=2-3,cpus=5,memdev=ram-node1 \
+  -display none \
+  -device vmware-svga,id=video0 \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/numa-lists/serial.sock,server=on,wait=off,logfile=/run/qkvm/numa-lists/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/numa-lists/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/numa-lists/qemu.pid \
+  -D /run/qkvm/numa-lists/qemu.log

@@ -1,0 +1,19 @@
+qemu-system-x86_64 \
+  -name pxe,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 512M \
+  -boot order=n \
+  -netdev tap,id=net0,ifname=qkpxe2ifyp5-0,script=/usr/lib/qkvm/scripts/qemu-ifup,downscript=/usr/lib/qkvm/scripts/qemu-ifdown \
+  -device virtio-net-pci,netdev=net0,mac=52:54:00:4f:40:73,id=net0 \
+  -display vnc=127.0.0.1:0 \
+  -device VGA,id=video0 \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/pxe/serial.sock,server=on,wait=off,logfile=/run/qkvm/pxe/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/pxe/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/pxe/qemu.pid \
+  -D /run/qkvm/pxe/qemu.log

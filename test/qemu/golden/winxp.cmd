@@ -1,0 +1,27 @@
+qemu-system-x86_64 \
+  -name winxp,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=4 \
+  -m 512M \
+  -boot order=dc,once=d,menu=on \
+  -blockdev driver=file,node-name=drive-hda-file,filename=/var/lib/qkvm/images/winxp.qcow2,cache.direct=off,cache.no-flush=off \
+  -blockdev driver=qcow2,node-name=drive-hda,file=drive-hda-file,cache.direct=off,cache.no-flush=off \
+  -device ide-hd,drive=drive-hda,id=hda,bus=ide.0,unit=0,write-cache=on \
+  -blockdev driver=file,node-name=drive-hdc-file,filename=/var/lib/qkvm/images/winxp.iso,read-only=on \
+  -blockdev driver=raw,node-name=drive-hdc,file=drive-hdc-file,read-only=on \
+  -device ide-cd,drive=drive-hdc,id=hdc,bus=ide.1,unit=0 \
+  -netdev tap,id=net0,ifname=qkwinxp5axj9-0,script=/usr/lib/qkvm/scripts/qemu-ifup,downscript=/usr/lib/qkvm/scripts/qemu-ifdown \
+  -device rtl8139,netdev=net0,mac=52:54:00:cd:eb:45,id=net0 \
+  -display vnc=127.0.0.1:1 \
+  -device cirrus-vga,id=video0 \
+  -device virtio-balloon-pci,id=balloon0 \
+  -device qemu-xhci,id=xhci \
+  -device usb-tablet,id=tablet0,bus=xhci.0 \
+  -chardev socket,id=serial0,path=/run/qkvm/winxp/serial.sock,server=on,wait=off,logfile=/run/qkvm/winxp/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/winxp/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/winxp/qemu.pid \
+  -D /run/qkvm/winxp/qemu.log
