@@ -1,0 +1,104 @@
+// dnsmasq serving DHCP and DNS on a network's bridge: its argv, its lifetime
+// (a pid file checked against /proc), and its leases file.
+import { readFileSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { run as runPaths } from '../config/paths.js';
+import { isAlive, readCmdline } from '../runtime/proc.js';
+import { defaultDhcpRange, parseCidr, parseDhcpRange } from './cidr.js';
+import { run, type CommandListener } from './exec.js';
+import { bridgeOf } from './derive.js';
+import type { NetworkSpec } from './schema.js';
+
+export interface DnsmasqFiles { pidFile: string; leaseFile: string }
+
+export function dnsmasqFiles(network: string): DnsmasqFiles {
+  const dir = join(runPaths.netDir(), network);
+  return { pidFile: join(dir, 'dnsmasq.pid'), leaseFile: join(dir, 'dnsmasq.leases') };
+}
+
+/** True when this network's definition asks qkvm to run dnsmasq. */
+export function wantsDnsmasq(spec: NetworkSpec): boolean {
+  return spec.dhcp && spec.subnet !== undefined && (spec.mode === 'nat' || spec.mode === 'routed' || spec.mode === 'isolated');
+}
+
+/** The dnsmasq command line for a network (pure: used by start and shown by `net info`). */
+export function dnsmasqArgv(spec: NetworkSpec, files: DnsmasqFiles = dnsmasqFiles(spec.name)): string[] {
+  const net = parseCidr(spec.subnet!);
+  const range = spec.dhcpRange ? parseDhcpRange(spec.dhcpRange, net) : defaultDhcpRange(net);
+  const leases = Math.max(1, ipCount(range.start, range.end));
+  const argv = [
+    'dnsmasq',
+    '--conf-file=/dev/null',           // ignore /etc/dnsmasq.conf: only these options apply
+    '--strict-order',
+    '--bind-interfaces',               // listen on this bridge only, so other dnsmasqs can coexist
+    `--interface=${bridgeOf(spec)}`,
+    '--except-interface=lo',
+    `--listen-address=${net.gateway}`,
+    `--dhcp-range=${range.start},${range.end},${net.netmask}`,
+    '--dhcp-no-override',
+    '--dhcp-authoritative',
+    `--dhcp-lease-max=${leases}`,
+    `--dhcp-leasefile=${files.leaseFile}`,
+    `--pid-file=${files.pidFile}`,
+  ];
+  // An isolated network has no way out: tell the guests there is no router.
+  if (spec.mode === 'isolated') argv.push('--dhcp-option=option:router');
+  return argv;
+}
+
+function ipCount(a: string, b: string): number {
+  const n = (ip: string) => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  return n(b) - n(a) + 1;
+}
+
+/** The running dnsmasq of a network, if its pid file names a live dnsmasq that uses that pid file. */
+export function dnsmasqPid(network: string): number | undefined {
+  const { pidFile } = dnsmasqFiles(network);
+  let pid: number;
+  try { pid = Number(readFileSync(pidFile, 'utf8').trim()); } catch { return undefined; }
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  // PIDs get reused: trust the file only while the process is still our dnsmasq.
+  const cmd = readCmdline(pid);
+  if (!cmd || !cmd.some((a) => a === `--pid-file=${pidFile}`)) return undefined;
+  return pid;
+}
+
+export async function startDnsmasq(spec: NetworkSpec, onCommand?: CommandListener): Promise<void> {
+  if (dnsmasqPid(spec.name) !== undefined) return;
+  // dnsmasq forks into the background once it is listening; its exit status says whether it could.
+  await run(dnsmasqArgv(spec), { onCommand });
+}
+
+export async function stopDnsmasq(network: string, onCommand?: CommandListener): Promise<void> {
+  const pid = dnsmasqPid(network);
+  if (pid !== undefined) {
+    onCommand?.(['kill', String(pid)]);
+    try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+    // PID 1 reaps late here: wait for the process to stop running (or become a zombie), not for kill -0.
+    const deadline = Date.now() + 5000;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (isAlive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  }
+  try { unlinkSync(dnsmasqFiles(network).pidFile); } catch { /* none */ }
+}
+
+export interface Lease { expiry: number; mac: string; ip: string; hostname?: string; clientId?: string }
+
+/** Parses dnsmasq's leases file: "EXPIRY MAC IP HOSTNAME CLIENTID" per line, "*" for unknown. */
+export function parseLeases(text: string): Lease[] {
+  const out: Lease[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 3 || !/^\d+$/.test(f[0]) || f[1].startsWith('duid')) continue;
+    out.push({
+      expiry: Number(f[0]), mac: f[1].toLowerCase(), ip: f[2],
+      hostname: f[3] && f[3] !== '*' ? f[3] : undefined,
+      clientId: f[4] && f[4] !== '*' ? f[4] : undefined,
+    });
+  }
+  return out;
+}
+
+export function readLeases(network: string): Lease[] {
+  try { return parseLeases(readFileSync(dnsmasqFiles(network).leaseFile, 'utf8')); } catch { return []; }
+}
