@@ -8,7 +8,21 @@
 // $QKVM_TEST_CACHE/demo, default /var/tmp/qkvm-test-cache/demo) and rebuilt
 // only when its inputs change.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, openSync, ftruncateSync, closeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  ftruncateSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -292,6 +306,45 @@ describe.skipIf(!!skipReason && !IN_CI)('demo guest (real QEMU, TCG)', () => {
     const again = spawnSync('bash', [BUILD_SCRIPT, DEMO_DIR], { encoding: 'utf8', timeout: 60_000 });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain('demo guest is up to date');
+  });
+
+  it('rebuilds after a change to a guest file, reusing the downloaded kernel package', () => {
+    // A copy of the scripts and of the built guest: the copy is up to date,
+    // then a changed /init makes it rebuild, from the cached .deb.
+    const work = mkdtempSync(path.join(tmp, 'rebuild-'));
+    const script = path.join(work, 'scripts/build-demo-guest.sh');
+    mkdirSync(path.dirname(script), { recursive: true });
+    cpSync(BUILD_SCRIPT, script);
+    cpSync(path.join(REPO, 'scripts/demo-guest'), path.join(work, 'scripts/demo-guest'), { recursive: true });
+    const out = path.join(work, 'demo');
+    mkdirSync(path.join(out, 'debs'), { recursive: true });
+    for (const f of ['vmlinuz', 'initrd.img', 'VERSION', 'inputs.sha256']) {
+      copyFileSync(path.join(DEMO_DIR, f), path.join(out, f));
+    }
+    for (const deb of readdirSync(path.join(DEMO_DIR, 'debs'))) {
+      const from = path.join(DEMO_DIR, 'debs', deb);
+      const to = path.join(out, 'debs', deb);
+      try {
+        linkSync(from, to);
+      } catch {
+        copyFileSync(from, to);
+      }
+    }
+
+    const same = spawnSync('bash', [script, out], { encoding: 'utf8', timeout: 60_000 });
+    expect(same.status, same.stderr).toBe(0);
+    expect(same.stdout).toContain('demo guest is up to date');
+
+    const before = readFileSync(path.join(out, 'initrd.img'));
+    appendFileSync(path.join(work, 'scripts/demo-guest/init'), '# a change\n');
+    const rebuilt = spawnSync('bash', [script, out], { encoding: 'utf8', timeout: 120_000 });
+    expect(rebuilt.status, rebuilt.stderr).toBe(0);
+    expect(rebuilt.stdout).toContain('demo guest built');
+    expect(rebuilt.stderr).not.toMatch(/downloading/);
+    expect(readFileSync(path.join(out, 'initrd.img')).equals(before)).toBe(false);
+    expect(readFileSync(path.join(out, 'inputs.sha256'), 'utf8')).not.toBe(
+      readFileSync(path.join(DEMO_DIR, 'inputs.sha256'), 'utf8'),
+    );
   });
 
   it(
