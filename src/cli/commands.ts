@@ -1,7 +1,19 @@
 // Every command group registers here: one import and one spread per module.
 import type { CommandModule } from 'yargs';
+import { diskCommands } from './disk.js';
+import { poolCommands } from './pool.js';
+import { volCommands } from './vol.js';
+import { snapshotCommands } from './snapshot.js';
+import { cloneCommands } from './clone.js';
+import { attachDiskCommands } from './attach-disk.js';
 import { netCommands } from './net.js';
 
 export const commandModules: CommandModule<any, any>[] = [
+  ...diskCommands,
+  ...poolCommands,
+  ...volCommands,
+  ...snapshotCommands,
+  ...cloneCommands,
+  ...attachDiskCommands,
   ...netCommands,
 ];

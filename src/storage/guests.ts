@@ -1,18 +1,13 @@
 // What storage needs to know about running guests: which QEMU holds which file.
 // QEMU's image locks decide whether an image is in use; this only names the guest.
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { run } from '../config/paths.js';
-import { isAlive, readCmdline, readStat } from '../runtime/proc.js';
+import { readStat } from '../runtime/proc.js';
+import { qemuPid } from '../runtime/state.js';
 
-/** The pid of the guest's QEMU when it is alive and really QEMU (pids get reused). */
+/** The pid of the guest's QEMU when it is alive and really that guest's QEMU (the runtime decides). */
 export function guestPid(name: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(run.pidFile(name), 'utf8').trim());
-  } catch { return undefined; }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  const argv0 = readCmdline(pid)?.[0] ?? '';
-  return /qemu-system/.test(argv0) ? pid : undefined;
+  return qemuPid(name);
 }
 
 export function isGuestRunning(name: string): boolean {

@@ -11,6 +11,8 @@ import { QkvmError, invalid, notFound } from '../errors.js';
 import type { QmpClient } from '../qmp/client.js';
 import { TARGET_PREFIX, assignTargets, fileNodeName, formatNodeName } from '../qemu/devices/block.js';
 import { isGuestRunning } from './guests.js';
+import { Q35_HOTPLUG_PORTS } from '../qemu/builder.js';
+import { startedSpec } from '../runtime/state.js';
 import { imageInfo, type ImageFormat } from './qemu-img.js';
 import { qmpToQkvm, withGuestQmp } from './qmp.js';
 import { normalizeDiskFile, resolveDiskPath } from './resolve.js';
@@ -40,6 +42,22 @@ const nextFree = (prefix: string, used: Set<string>): string => {
 async function liveDeviceIds(qmp: QmpClient): Promise<Set<string>> {
   const list = await qmp.execute<{ name: string; type: string }[]>('qom-list', { path: '/machine/peripheral' });
   return new Set(list.filter((p) => p.type.startsWith('child<')).map((p) => p.name));
+}
+
+/** device_add; q35's root bus takes no hot-plugged device, so each spare root port (hotplug1..N) is tried. */
+async function deviceAdd(qmp: QmpClient, dev: Record<string, unknown>, machine: string): Promise<void> {
+  if (machine !== 'q35' || dev.driver !== 'virtio-blk-pci') {
+    await qmp.execute('device_add', dev, { timeoutMs: 60_000 });
+    return;
+  }
+  let last: unknown;
+  for (let port = 1; port <= Q35_HOTPLUG_PORTS; port++) {
+    try {
+      await qmp.execute('device_add', { ...dev, bus: `hotplug${port}` }, { timeoutMs: 60_000 });
+      return;
+    } catch (e) { last = e; }
+  }
+  throw last;
 }
 
 /** The running guest's definition as it was started (spec.json), if the runtime kept one. */
@@ -85,6 +103,7 @@ export async function attachDisk(name: string, source: string, o: AttachOptions 
       persistAttach(spec, { file, format, bus, media: 'disk', readonly: !!o.readonly, snapshot: false, target });
       return { target, path, format, live: false, persisted: true };
     }
+    const machine = startedSpec(name)?.machine ?? spec.machine;
     const target = await withGuestQmp(name, async (qmp) => {
       const used = await liveDeviceIds(qmp);
       const t = o.target ?? nextFree(TARGET_PREFIX[bus], new Set([...used, ...(o.persist ? defined : [])]));
@@ -99,7 +118,7 @@ export async function attachDisk(name: string, source: string, o: AttachOptions 
         const dev = bus === 'virtio'
           ? { driver: 'virtio-blk-pci', id: t, drive: formatNodeName(t) }
           : { driver: 'scsi-hd', id: t, drive: formatNodeName(t), bus: 'scsi0.0' };
-        await qmp.execute('device_add', dev, { timeoutMs: 60_000 });
+        await deviceAdd(qmp, dev, machine);
       } catch (e) {
         // Undo in reverse, so a failed attach leaves no half-made node behind.
         for (const n of added.reverse()) await qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined);

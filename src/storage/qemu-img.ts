@@ -327,7 +327,8 @@ export async function commitImage(file: string, o: { base?: string; keepOverlay?
   if (!top['backing-filename']) throw invalid(`commit: ${file} has no backing file, so there is nothing to commit into`);
   const args = ['commit', '-p'];
   if (o.base) { mustExist(o.base); args.push('-b', o.base); }
-  if (!o.keepOverlay) args.push('-d');
+  // qemu-img empties the overlay after a commit unless -d.
+  if (o.keepOverlay) args.push('-d');
   args.push(file);
   await img('commit', args, { file, onStdout: o.onProgress ? progressParser(o.onProgress) : undefined });
 }

@@ -1,0 +1,32 @@
+// qkvm attach-disk / detach-disk: hotplug on a running guest, definition edit on a shut off one.
+import type { CommandModule } from 'yargs';
+import { attachDisk, detachDisk, IMAGE_FORMATS } from '../storage/index.js';
+import { action } from './action.js';
+import { print } from './output.js';
+
+export const attachDiskCommands: CommandModule<any, any>[] = [
+  {
+    command: 'attach-disk <name> <source>',
+    describe: 'add a disk: hot-plugged into a running guest, written into a shut off guest\'s definition',
+    builder: (y) => y.positional('name', { type: 'string', describe: 'guest' }).positional('source', { type: 'string', describe: 'image: a path, POOL/VOLUME or a default-pool volume' })
+      .option('target', { type: 'string', describe: 'device name the guest sees, like vdb (default: the next free one)' })
+      .option('bus', { choices: ['virtio', 'scsi'], default: 'virtio' })
+      .option('format', { choices: IMAGE_FORMATS, describe: 'image format (default: probed)' })
+      .option('readonly', { type: 'boolean', default: false })
+      .option('persist', { alias: 'config', type: 'boolean', default: false, describe: 'also keep it in the definition for the next start' }),
+    handler: action(async (a: any) => {
+      const r = await attachDisk(a.name, a.source, { target: a.target, bus: a.bus, format: a.format, readonly: a.readonly, persist: a.persist });
+      print(`${r.path} attached to ${a.name} as ${r.target} (${r.format})${r.live ? ', live' : ''}${r.persisted ? (r.live ? ' and in the definition' : ' in the definition') : ''}`);
+    }),
+  },
+  {
+    command: 'detach-disk <name> <target>',
+    describe: 'remove a disk: hot-unplugged from a running guest, or from a shut off guest\'s definition',
+    builder: (y) => y.positional('name', { type: 'string' }).positional('target', { type: 'string', describe: 'the disk\'s target, like vdb' })
+      .option('persist', { alias: 'config', type: 'boolean', default: false, describe: 'also remove it from the definition' }),
+    handler: action(async (a: any) => {
+      const r = await detachDisk(a.name, a.target, { persist: a.persist });
+      print(`${a.target} detached from ${a.name}${r.live ? ', live' : ''}${r.persisted ? (r.live ? ' and from the definition' : ' (definition)') : ''}; the image file is kept`);
+    }),
+  },
+];
