@@ -1,5 +1,7 @@
 // Every command group registers here: one import and one spread per module.
 import type { CommandModule } from 'yargs';
+import { vmCommands } from './vm.js';
+import { defineCommands } from './define.js';
 import { diskCommands } from './disk.js';
 import { poolCommands } from './pool.js';
 import { volCommands } from './vol.js';
@@ -9,6 +11,8 @@ import { attachDiskCommands } from './attach-disk.js';
 import { netCommands } from './net.js';
 
 export const commandModules: CommandModule<any, any>[] = [
+  ...vmCommands,
+  ...defineCommands,
   ...diskCommands,
   ...poolCommands,
   ...volCommands,

@@ -1,0 +1,213 @@
+// Definitions and teaching: create, define, dumpconfig, undefine, edit,
+// autostart, cmdline and explain.
+import type { Argv, CommandModule } from 'yargs';
+import { action } from './action.js';
+import { note, print, printJson, table } from './output.js';
+import { invalid } from '../errors.js';
+
+const api = () => import('../api.js');
+// Loaded by a computed path until the legacy translator lands; typed by its exports then.
+const LEGACY = '../qemu/legacy/index.js';
+const legacy = (): Promise<any> => import(LEGACY);
+
+const name = (y: Argv) => y.positional('name', { type: 'string', demandOption: true, describe: 'guest name' });
+
+/** "path,size=10G,format=qcow2,bus=virtio" -> a disk entry and an optional size to create it with. */
+export function parseDiskFlag(text: string): { disk: Record<string, unknown>; size?: string } {
+  const [file, ...kv] = text.split(',');
+  if (!file) throw invalid(`--disk: missing a file in "${text}"`, 'write --disk PATH[,size=10G][,format=qcow2][,bus=virtio][,cache=none][,readonly]');
+  const disk: Record<string, unknown> = { file };
+  let size: string | undefined;
+  for (const item of kv) {
+    const [k, v] = item.split('=');
+    if (k === 'size') size = v;
+    else if (k === 'readonly' || k === 'snapshot') disk[k] = v === undefined ? true : v === 'on' || v === 'true';
+    else if (['format', 'bus', 'cache', 'media', 'target'].includes(k) && v) disk[k] = v;
+    else throw invalid(`--disk: unknown or empty option "${item}" in "${text}"`, 'options: size, format, bus, cache, media, target, readonly, snapshot');
+  }
+  return { disk, size };
+}
+
+/** "default", "user", "NET,model=e1000,mac=..." -> a NIC entry. */
+export function parseNetworkFlag(text: string, hostfwd: string[] = []): Record<string, unknown> {
+  const [net, ...kv] = text.split(',');
+  const nic: Record<string, unknown> = net === 'user' ? { type: 'user', hostfwd } : { type: 'network', network: net };
+  for (const item of kv) {
+    const [k, v] = item.split('=');
+    if (['model', 'mac', 'vhost'].includes(k) && v) nic[k] = v;
+    else throw invalid(`--network: unknown or empty option "${item}" in "${text}"`, 'options: model, mac, vhost');
+  }
+  return nic;
+}
+
+export const defineCommands: CommandModule<any, any>[] = [
+  {
+    command: 'create <name>',
+    aliases: ['virt-install'],
+    describe: 'Create a guest definition from flags, a template, or a raw QEMU command line',
+    builder: (y) => name(y)
+      .option('template', { alias: 't', type: 'string', describe: 'start from templates/T.yaml (see `qkvm templates`)' })
+      .option('from-cmdline', { type: 'boolean', default: false, describe: 'translate the raw qemu-kvm command line after --' })
+      .option('memory', { alias: 'm', type: 'string', describe: 'memory, e.g. 512M or 2G' })
+      .option('vcpus', { type: 'number', describe: 'number of vCPUs' })
+      .option('cpu', { type: 'string', describe: 'CPU model (qemu64, max, host...)' })
+      .option('machine', { type: 'string', choices: ['pc', 'q35', 'microvm'] })
+      .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'] })
+      .option('disk', { type: 'string', array: true, describe: 'PATH[,size=10G][,format=qcow2][,bus=virtio][,cache=none][,readonly]; created when missing and a size is given' })
+      .option('cdrom', { type: 'string', describe: 'an ISO image to boot from' })
+      .option('network', { type: 'string', array: true, describe: 'NET or user, with [,model=virtio][,mac=52:54:00:..]' })
+      .option('hostfwd', { type: 'string', array: true, describe: 'for --network user: tcp:127.0.0.1:2222-:22' })
+      .option('vnc', { type: 'string', describe: 'a VNC display: N, or ADDR:N (default address 127.0.0.1)' })
+      .option('kernel', { type: 'string' }).option('initrd', { type: 'string' }).option('append', { type: 'string' })
+      .option('boot', { type: 'string', describe: 'boot order, e.g. cd or n' })
+      .option('autostart', { type: 'boolean' })
+      .option('description', { type: 'string' })
+      .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing definition' })
+      .option('dry-run', { type: 'boolean', default: false, describe: 'print the definition, save nothing' })
+      .example('qkvm create web --template linux-server --memory 2G', '')
+      .example('qkvm create lab --disk lab.qcow2,size=10G --cdrom debian.iso --network default --vnc 1', '')
+      .example('qkvm create xp --from-cmdline -- qemu-kvm -m 512 -hda xp.qcow2 -net nic -net user', ''),
+    handler: action(async (a) => {
+      const overrides: Record<string, unknown> = {};
+      const diskSizes: Record<number, string> = {};
+      if (a.fromCmdline) {
+        const raw: string[] = (a['--'] ?? []).map(String);
+        if (!raw.length) throw invalid('--from-cmdline: give the command line after --', 'qkvm create NAME --from-cmdline -- qemu-kvm -m 512 ...');
+        const r = (await legacy()).specFromCommandLine(raw, a.name);
+        for (const w of r.warnings) note(`warning: ${w}`);
+        Object.assign(overrides, r.spec);
+      }
+      if (a.memory) overrides.memory = a.memory;
+      if (a.vcpus !== undefined) overrides.smp = a.vcpus;
+      for (const k of ['cpu', 'machine', 'accel', 'kernel', 'initrd', 'append', 'autostart', 'description'] as const) if (a[k] !== undefined) overrides[k] = a[k];
+      if (a.disk || a.cdrom) {
+        const disks: Record<string, unknown>[] = [];
+        (a.disk ?? []).forEach((d: string) => {
+          const p = parseDiskFlag(d);
+          if (p.size) diskSizes[disks.length] = p.size;
+          disks.push(p.disk);
+        });
+        if (a.cdrom) disks.push({ file: a.cdrom, media: 'cdrom', bus: 'ide' });
+        overrides.disks = disks;
+      }
+      if (a.network) overrides.nics = a.network.map((n: string) => parseNetworkFlag(n, a.hostfwd ?? []));
+      if (a.vnc !== undefined) {
+        const m = /^(?:(.+):)?(\d+)$/.exec(a.vnc);
+        if (!m) throw invalid(`--vnc: invalid display "${a.vnc}"`, 'write a display number like 1, or ADDR:N like 127.0.0.1:1');
+        overrides.display = { type: 'vnc', display: Number(m[2]), ...(m[1] ? { listen: m[1] } : {}) };
+      }
+      if (a.boot) overrides.boot = { order: a.boot };
+      const { createGuest, templateSpec, parseVmSpec } = await api();
+      if (a.dryRun) {
+        const base = a.template ? templateSpec(a.template, a.name) : { name: a.name };
+        const spec = { ...base, ...overrides, name: a.name };
+        parseVmSpec(spec, `guest "${a.name}"`);
+        const YAML = (await import('yaml')).default;
+        return print(YAML.stringify(spec));
+      }
+      const r = await createGuest(a.name, { template: a.template, overrides: overrides as any, diskSizes, overwrite: a.overwrite });
+      for (const img of r.createdImages) note(`created disk image ${img}`);
+      note(`guest "${a.name}" defined; start it with \`qkvm start ${a.name}\``);
+    }),
+  },
+  {
+    command: 'define <file>',
+    describe: 'Define (or with --overwrite, redefine) a guest from a YAML file',
+    builder: (y) => y.positional('file', { type: 'string', demandOption: true })
+      .option('overwrite', { type: 'boolean', default: false }),
+    handler: action(async (a) => {
+      const spec = await (await api()).defineGuest(a.file, { overwrite: a.overwrite });
+      note(`guest "${spec.name}" defined`);
+    }),
+  },
+  {
+    command: 'dumpconfig <name>',
+    aliases: ['dumpxml'],
+    describe: "Print a guest's definition (YAML)",
+    builder: (y) => name(y).option('json', { type: 'boolean', default: false }),
+    handler: action(async (a) => {
+      const m = await api();
+      if (a.json) return printJson(m.loadVm(a.name));
+      process.stdout.write(m.dumpConfig(a.name));
+    }),
+  },
+  {
+    command: 'undefine <name>',
+    describe: "Remove a guest's definition; disks are kept unless --remove-storage",
+    builder: (y) => name(y).option('remove-storage', { type: 'boolean', default: false, describe: "also delete the guest's own disk images" }),
+    handler: action(async (a) => {
+      const r = await (await api()).undefineGuest(a.name, { removeStorage: a.removeStorage });
+      for (const f of r.removed) note(`removed ${f}`);
+      for (const f of r.kept) note(`kept ${f}`);
+      note(`guest "${a.name}" undefined`);
+    }),
+  },
+  {
+    command: 'edit <name>',
+    describe: 'Edit a definition in $EDITOR; an invalid edit leaves the old one in place',
+    builder: name,
+    handler: action(async (a) => {
+      const r = await (await api()).editGuest(a.name);
+      note(r.changed ? `guest "${a.name}" updated (takes effect at the next start)` : 'no change');
+    }),
+  },
+  {
+    command: 'autostart <name>',
+    describe: 'Start this guest at host boot (`qkvm autostart-all`); --disable to stop that',
+    builder: (y) => name(y).option('disable', { type: 'boolean', default: false }),
+    handler: action(async (a) => {
+      await (await api()).setAutostart(a.name, !a.disable);
+      note(`autostart ${a.disable ? 'disabled' : 'enabled'} for "${a.name}"`);
+    }),
+  },
+  {
+    command: 'autostart-all',
+    describe: 'Start every autostart network and guest (run at host boot by templates/qkvm-autostart.service)',
+    builder: (y) => y,
+    handler: action(async () => {
+      const { autostartAll } = await import('../runtime/autostart.js');
+      const r = await autostartAll({ onNote: note });
+      for (const x of r) note(`${x.kind} ${x.name}: ${x.result}`);
+      if (r.some((x) => x.result.startsWith('failed'))) process.exitCode = 1;
+    }),
+  },
+  {
+    command: 'templates',
+    describe: 'List the bundled templates for `qkvm create --template`',
+    builder: (y) => y.option('json', { type: 'boolean', default: false }),
+    handler: action(async (a) => {
+      const { templateNames, templateSpec } = await api();
+      const rows = templateNames().map((t) => ({ name: t, description: (templateSpec(t, t) as any).description ?? '' }));
+      if (a.json) return printJson(rows);
+      print(table(rows, [{ header: 'Template', get: (r) => r.name }, { header: 'Description', get: (r) => r.description }]));
+    }),
+  },
+  {
+    command: 'cmdline <name>',
+    describe: 'Print the exact QEMU command qkvm runs for a guest; --explain says what each option does',
+    builder: (y) => name(y).option('explain', { type: 'boolean', default: false }).option('json', { type: 'boolean', default: false })
+      .example('qkvm cmdline demo --explain', ''),
+    handler: action(async (a) => {
+      const { loadVm, resolveCaps, commandFor, formatCommand } = await api();
+      const spec = loadVm(a.name);
+      const caps = await resolveCaps(spec.accel, a.explain ? note : undefined);
+      const cmd = commandFor(spec, caps);
+      if (a.json) return printJson({ binary: cmd.binary, args: cmd.args });
+      process.stdout.write(formatCommand(cmd, { explain: a.explain }));
+    }),
+  },
+  {
+    command: 'explain',
+    describe: 'Explain a raw qemu-kvm command line, flag what QEMU 7.2 rejects, and print a modern equivalent',
+    builder: (y) => y.option('json', { type: 'boolean', default: false })
+      .example('qkvm explain -- qemu-kvm -m 512 -net nic,vlan=0 -net user -balloon virtio', ''),
+    handler: action(async (a) => {
+      const raw: string[] = (a['--'] ?? []).map(String);
+      if (!raw.length) throw invalid('explain: give the command line after --', 'qkvm explain -- qemu-kvm -m 512 -hda disk.img');
+      const l = await legacy();
+      const e = l.explainCommandLine(raw);
+      if (a.json) return printJson(e);
+      process.stdout.write(l.formatExplanation(e));
+    }),
+  },
+];

@@ -1,0 +1,160 @@
+// Definitions: create (the virt-install analogue), define, dumpconfig, edit, undefine.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+import YAML from 'yaml';
+import { home, templatesDir } from '../config/paths.js';
+import { parseVmSpec, validateName, type VmSpec, type VmSpecInput } from '../config/schema.js';
+import { dumpVmYaml, loadVm, loadVmText, parseVmYaml, removeVmFile, saveVm, vmExists } from '../config/store.js';
+import { withLock } from '../config/lock.js';
+import { QkvmError, invalid, notFound } from '../errors.js';
+import { guestStatus, isActive } from './state.js';
+
+export function templateNames(): string[] {
+  try {
+    return readdirSync(templatesDir()).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5)).sort();
+  } catch { return []; }
+}
+
+/** A template with its placeholders filled: {{name}}, {{images}}, {{demo}}. */
+export function templateSpec(template: string, name: string): VmSpecInput {
+  if (!templateNames().includes(template)) {
+    throw notFound(`no template "${template}"`, `templates: ${templateNames().join(', ')}`);
+  }
+  const text = readFileSync(join(templatesDir(), `${template}.yaml`), 'utf8')
+    .replaceAll('{{name}}', name)
+    .replaceAll('{{images}}', home.imagesDir())
+    .replaceAll('{{demo}}', home.demoDir());
+  return { ...(YAML.parse(text) as VmSpecInput), name };
+}
+
+export interface CreateOptions {
+  template?: string;
+  /** The spec (from --from-cmdline, or built by the CLI from flags), merged over the template. */
+  overrides?: Partial<VmSpecInput>;
+  /** Disks to create with qemu-img when their file does not exist: index in disks -> size. */
+  diskSizes?: Record<number, string>;
+  overwrite?: boolean;
+}
+
+async function assertMacsUnique(spec: VmSpec): Promise<void> {
+  const net: any = await import('../net/guest.js');
+  if (typeof net.assertMacsUnique === 'function') await net.assertMacsUnique(spec);
+}
+
+/** `qkvm create NAME`: writes vms/NAME.yaml; creates missing disk images that were given a size. */
+export async function createGuest(name: string, opts: CreateOptions = {}): Promise<{ spec: VmSpec; createdImages: string[] }> {
+  validateName(name, 'guest name');
+  return withLock('vm', name, 'creating the guest', async () => {
+    if (vmExists(name) && !opts.overwrite) {
+      throw new QkvmError('EXISTS', `guest "${name}" is already defined`, { hint: `pick another name, or \`qkvm undefine ${name}\` first` });
+    }
+    const base: VmSpecInput = opts.template ? templateSpec(opts.template, name) : { name };
+    const input: VmSpecInput = { ...base, ...opts.overrides, name };
+    const spec = parseVmSpec(input, `guest "${name}"`);
+    await assertMacsUnique(spec);
+    const created: string[] = [];
+    const { createImage } = await import('../storage/qemu-img.js');
+    const { resolveDiskPath } = await import('../storage/resolve.js');
+    for (const [i, size] of Object.entries(opts.diskSizes ?? {})) {
+      const d = spec.disks[Number(i)];
+      const path = resolveDiskPath(d.file);
+      if (existsSync(path)) continue;
+      await createImage({ file: path, format: d.format ?? (path.endsWith('.qcow2') ? 'qcow2' : 'raw'), size } as any);
+      created.push(path);
+    }
+    saveVm(input, { overwrite: opts.overwrite });
+    return { spec, createdImages: created };
+  });
+}
+
+/** `qkvm define FILE`: validates a YAML file and stores it as written (comments kept). */
+export async function defineGuest(file: string, opts: { overwrite?: boolean } = {}): Promise<VmSpec> {
+  let text: string;
+  try { text = readFileSync(resolve(file), 'utf8'); } catch (e: any) { throw notFound(`cannot read ${file}: ${e.code ?? e.message}`); }
+  const spec = parseVmYaml(text, file);
+  await assertMacsUnique(spec);
+  return withLock('vm', spec.name, 'defining the guest', async () => {
+    if (vmExists(spec.name) && !opts.overwrite) {
+      throw new QkvmError('EXISTS', `guest "${spec.name}" is already defined`, { hint: 'use --overwrite to replace its definition, or `qkvm edit`' });
+    }
+    return saveVm(YAML.parse(text), { overwrite: true, text });
+  });
+}
+
+export function dumpConfig(name: string): string {
+  loadVm(name);
+  return loadVmText(name);
+}
+
+/** `qkvm undefine`: removes the definition; disks only with removeStorage, and only the guest's own. */
+export async function undefineGuest(name: string, opts: { removeStorage?: boolean } = {}): Promise<{ removed: string[]; kept: string[] }> {
+  validateName(name, 'guest name');
+  return withLock('vm', name, 'undefining the guest', async () => {
+    const spec = loadVm(name);
+    const st = await guestStatus(name);
+    if (isActive(st.state)) {
+      throw new QkvmError('STATE', `guest "${name}" is ${st.state}`, { hint: `stop it first: \`qkvm shutdown ${name}\` or \`qkvm destroy ${name}\`` });
+    }
+    let removed: string[] = [];
+    if (opts.removeStorage) {
+      const { removeGuestStorage } = await import('../storage/remove.js');
+      removed = await removeGuestStorage(spec);
+    }
+    removeVmFile(name);
+    const { resolveDiskPath } = await import('../storage/resolve.js');
+    const kept = spec.disks.map((d) => resolveDiskPath(d.file)).filter((p) => !removed.includes(p));
+    return { removed, kept };
+  });
+}
+
+/** `qkvm edit`: $EDITOR on a copy; the definition changes only if the edited copy is valid. */
+export async function editGuest(name: string, editor = process.env.VISUAL ?? process.env.EDITOR ?? 'vi'): Promise<{ changed: boolean }> {
+  const before = loadVmText(name);
+  const dir = mkdtempSync(join(tmpdir(), 'qkvm-edit-'));
+  const copy = join(dir, `${name}.yaml`);
+  writeFileSync(copy, before, { mode: 0o600 });
+  try {
+    // The editor is a command the user chose, possibly with flags: split it on spaces, no shell.
+    const [cmd, ...args] = editor.trim().split(/\s+/);
+    const r = await execa(cmd, [...args, copy], { stdio: 'inherit', reject: false });
+    if (r.exitCode !== 0) throw new QkvmError('INVALID', `the editor (${editor}) exited with ${r.exitCode}; the definition is unchanged`);
+    const after = readFileSync(copy, 'utf8');
+    if (after === before) return { changed: false };
+    let spec: VmSpec;
+    try {
+      spec = parseVmYaml(after, `${name}.yaml (edited)`);
+    } catch (e: any) {
+      const keep = join(home.vmsDir(), `.${name}.yaml.rejected`);
+      writeFileSync(keep, after, { mode: 0o600 });
+      throw new QkvmError('INVALID', `${e.message}\nthe old definition is kept; your edit is saved in ${keep}`);
+    }
+    if (spec.name !== name) throw invalid(`edit: renaming is not supported (name "${spec.name}" != "${name}"); the old definition is kept`);
+    await assertMacsUnique(spec);
+    await withLock('vm', name, 'saving an edited definition', async () => { saveVm(YAML.parse(after), { overwrite: true, text: after }); });
+    return { changed: true };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function setAutostart(name: string, enabled: boolean): Promise<void> {
+  await withLock('vm', name, 'setting autostart', async () => {
+    const text = loadVmText(name);
+    const doc = YAML.parseDocument(text);
+    doc.set('autostart', enabled);
+    const out = doc.toString();
+    parseVmYaml(out, home.vmFile(name));
+    saveVm(YAML.parse(out), { overwrite: true, text: out });
+  });
+}
+
+/** Edits a definition programmatically (keeping its comments): used by --persist and setvcpus. */
+export async function updateDefinition(name: string, change: (spec: VmSpecInput) => VmSpecInput | void): Promise<VmSpec> {
+  return withLock('vm', name, 'updating the definition', async () => {
+    const input = YAML.parse(loadVmText(name)) as VmSpecInput;
+    const next = change(input) ?? input;
+    return saveVm(next, { overwrite: true, text: dumpVmYaml(next) });
+  }, 10_000);
+}

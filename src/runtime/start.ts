@@ -1,0 +1,125 @@
+// Starting a guest: QEMU daemonizes with its QMP sockets, serial socket, pidfile
+// and log under QKVM_RUN/NAME. It always starts with -S, so that qkvm can finish
+// setting it up over QMP before the first guest instruction runs.
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { loadVm } from '../config/store.js';
+import { run, scripts, qkvmRun } from '../config/paths.js';
+import { ensureDir, writeFileAtomic } from '../config/atomic.js';
+import { acquireLock } from '../config/lock.js';
+import type { VmSpec } from '../config/schema.js';
+import { buildCommand } from '../qemu/builder.js';
+import type { HostCaps } from '../qemu/caps.js';
+import { QkvmError } from '../errors.js';
+import { processStartTime } from './proc.js';
+import { resolveCaps } from './caps.js';
+import { cleanupRunDir, guestStatus, isActive, qemuPid, runFiles, waitGone, type GuestStatus } from './state.js';
+import { connectQmp, stateSocket } from './qmp.js';
+import { prepareGuestNetworking, type ResolvedNic } from '../net/guest.js';
+import { assertStartable, resolveDiskPath } from '../storage/resolve.js';
+import { afterLaunchHooks } from './hooks.js';
+
+export interface StartOptions {
+  /** Leave the vCPUs stopped (`qkvm resume` starts them). */
+  paused?: boolean;
+  /** Wait for an incoming migration: tcp:ADDR:PORT, or defer (restore). */
+  incoming?: string;
+  /** Start even though linked clones depend on this guest's disks. */
+  force?: boolean;
+  /** Start from this definition instead of vms/NAME.yaml (restore, migration). */
+  spec?: VmSpec;
+  /** One-line notes for the user (why TCG, overcommit). */
+  onNote?: (line: string) => void;
+}
+
+export function runPaths(name: string) {
+  return {
+    qmpSocket: run.qmpSocket(name),
+    serialSocket: run.serialSocket(name),
+    serialLog: run.serialLog(name),
+    pidFile: run.pidFile(name),
+    qemuLog: run.qemuLog(name),
+  };
+}
+
+/** The exact command qkvm runs for a guest: `qkvm cmdline` shows this and `start` runs this. */
+export function commandFor(spec: VmSpec, caps: HostCaps, opts: { nics?: ResolvedNic[]; incoming?: string } = {}) {
+  const cmd = buildCommand(spec, {
+    caps,
+    run: runPaths(spec.name),
+    paused: true,
+    incoming: opts.incoming,
+    resolveDisk: resolveDiskPath,
+    nics: opts.nics,
+    scripts: { ifup: scripts.ifup(), ifdown: scripts.ifdown() },
+  });
+  // A second monitor, so that list and info answer while a long command holds the first.
+  const extra = { opt: '-qmp', value: `unix:${stateSocket(spec.name)},server=on,wait=off`, explain: 'A second QMP monitor that qkvm keeps for status queries (list, info), so they answer even while a long command holds the first.' };
+  const at = cmd.options.findIndex((o) => o.opt === '-qmp') + 1;
+  const options = [...cmd.options.slice(0, at), extra, ...cmd.options.slice(at)];
+  return { ...cmd, options, args: options.flatMap((o) => (o.value === undefined ? [o.opt] : [o.opt, o.value])) };
+}
+
+function qemuError(stderr: string, name: string): string {
+  let log = '';
+  try { log = readFileSync(run.qemuLog(name), 'utf8').trim(); } catch { /* no log yet */ }
+  const text = [stderr.trim(), log].filter(Boolean).join('\n');
+  return text || 'QEMU exited without a message';
+}
+
+export async function startGuest(name: string, opts: StartOptions = {}): Promise<GuestStatus> {
+  const spec = opts.spec ?? loadVm(name);
+  const lock = await acquireLock('vm', name, 'starting the guest');
+  let launched = false;
+  try {
+    const before = await guestStatus(name);
+    if (isActive(before.state)) {
+      throw new QkvmError('STATE', `guest "${name}" is already ${before.state} (pid ${before.pid})`, {
+        hint: `see \`qkvm info ${name}\`; stop it with \`qkvm shutdown ${name}\` first`,
+      });
+    }
+    if (!opts.spec) assertStartable(name, opts.force);
+    const caps = await resolveCaps(spec.accel, opts.onNote);
+
+    // A clean slate, then the marker that says a start is under way (and by whom).
+    await cleanupRunDir(name, { all: true });
+    ensureDir(run.vmDir(name));
+    writeFileSync(runFiles.starting(name), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid) }));
+
+    const nics = await prepareGuestNetworking(name, spec, caps);
+    writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));
+    const cmd = commandFor(spec, caps, { nics, incoming: opts.incoming });
+
+    launched = true;
+    const r = await execa(cmd.binary, cmd.args, {
+      reject: false, stdin: 'ignore', timeout: 120_000,
+      // The tap scripts QEMU runs find their per-tap files through QKVM_RUN.
+      env: { QKVM_RUN: qkvmRun() },
+    });
+    if (r.exitCode !== 0) {
+      throw new QkvmError('QEMU', `QEMU could not start guest "${name}":\n${qemuError(r.stderr, name)}`, {
+        hint: `see the command with \`qkvm cmdline ${name}\``,
+      });
+    }
+    const qmp = await connectQmp(name, { timeoutMs: 10_000 });
+    try {
+      await afterLaunchHooks(name, spec, qmp, opts.onNote);
+      if (!opts.paused && !opts.incoming) await qmp.execute('cont', {}, { timeoutMs: 10_000 });
+    } finally {
+      await qmp.close().catch(() => undefined);
+    }
+    try { unlinkSync(runFiles.starting(name)); } catch { /* gone */ }
+    return await guestStatus(name);
+  } catch (e) {
+    if (launched) {
+      // Leave nothing behind: no QEMU, no socket, no tap.
+      const pid = qemuPid(name);
+      if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      await waitGone(pid, 5000);
+      await cleanupRunDir(name, { all: true });
+    }
+    throw e;
+  } finally {
+    lock.release();
+  }
+}

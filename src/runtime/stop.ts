@@ -1,0 +1,152 @@
+// Stopping a guest, staged like Lima and Proxmox: ask (ACPI), then insist (quit,
+// SIGTERM), then force (SIGKILL); and always clean up after.
+import { QkvmError } from '../errors.js';
+import { QmpTimeoutError } from '../qmp/index.js';
+import { acquireLock } from '../config/lock.js';
+import { cleanupRunDir, guestStatus, isActive, qemuPid, waitGone, type GuestStatus } from './state.js';
+import { connectQmp } from './qmp.js';
+import { rmSync } from 'node:fs';
+import { runFiles } from './state.js';
+
+export type StopStep = 'powerdown' | 'quit' | 'SIGTERM' | 'SIGKILL';
+
+async function requireActive(name: string): Promise<GuestStatus> {
+  const st = await guestStatus(name);
+  if (!isActive(st.state)) {
+    throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`, { hint: `start it with \`qkvm start ${name}\`` });
+  }
+  return st;
+}
+
+async function quitOverQmp(name: string): Promise<void> {
+  try {
+    const qmp = await connectQmp(name, { timeoutMs: 2000 });
+    await qmp.execute('quit', {}, { timeoutMs: 2000 }).catch(() => undefined);
+    await qmp.close().catch(() => undefined);
+  } catch { /* QMP unreachable: signals will do */ }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try { process.kill(pid, sig); } catch { /* already gone */ }
+}
+
+export interface ShutdownOptions {
+  /** How long the guest gets to power off after the ACPI button (ms). */
+  timeoutMs?: number;
+  /** On timeout, escalate: quit, SIGTERM, SIGKILL. */
+  force?: boolean;
+  onStep?: (step: StopStep) => void;
+}
+
+/** `qkvm shutdown`: presses the ACPI power button and waits for QEMU to exit. */
+export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): Promise<{ steps: StopStep[] }> {
+  const lock = await acquireLock('vm', name, 'shutting the guest down');
+  const steps: StopStep[] = [];
+  const step = (s: StopStep) => { steps.push(s); opts.onStep?.(s); };
+  try {
+    const st = await requireActive(name);
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    step('powerdown');
+    const qmp = await connectQmp(name);
+    let exited = false;
+    try {
+      await qmp.execute('system_powerdown', {}, { timeoutMs: 5000 });
+      exited = await waitGone(st.pid, timeoutMs);
+    } finally {
+      await qmp.close().catch(() => undefined);
+    }
+    if (!exited) {
+      if (!opts.force) {
+        throw new QkvmError('TIMEOUT', `guest "${name}" did not power off within ${Math.round(timeoutMs / 1000)} s`, {
+          hint: st.state === 'paused'
+            ? `the guest is paused and cannot see the power button: \`qkvm resume ${name}\`, or use --force`
+            : 'the guest may ignore ACPI; use --force to stop QEMU (quit, then SIGTERM, then SIGKILL)',
+        });
+      }
+      exited = await escalate(name, st.pid!, step);
+    }
+    await cleanupRunDir(name);
+    return { steps };
+  } finally {
+    lock.release();
+  }
+}
+
+async function escalate(name: string, pid: number, step: (s: StopStep) => void): Promise<boolean> {
+  step('quit');
+  await quitOverQmp(name);
+  if (await waitGone(pid, 5000)) return true;
+  step('SIGTERM');
+  signal(pid, 'SIGTERM');
+  if (await waitGone(pid, 5000)) return true;
+  step('SIGKILL');
+  signal(pid, 'SIGKILL');
+  return waitGone(pid, 10_000);
+}
+
+/** `qkvm destroy`: stops QEMU now (SIGTERM, then SIGKILL), like pulling the plug. Also clears a crash. */
+export async function destroyGuest(name: string): Promise<{ wasRunning: boolean }> {
+  const lock = await acquireLock('vm', name, 'destroying the guest');
+  try {
+    const st = await guestStatus(name);
+    if (st.state === 'crashed') {
+      rmSync(runFiles.crashed(name), { force: true });
+      await cleanupRunDir(name);
+      return { wasRunning: false };
+    }
+    const pid = st.pid ?? qemuPid(name);
+    if (!isActive(st.state) || !pid) {
+      throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`);
+    }
+    signal(pid, 'SIGTERM');
+    if (!(await waitGone(pid, 3000))) {
+      signal(pid, 'SIGKILL');
+      await waitGone(pid, 10_000);
+    }
+    await cleanupRunDir(name);
+    return { wasRunning: true };
+  } finally {
+    lock.release();
+  }
+}
+
+/** The vCPUs stop (QMP stop) / run again (cont). */
+export async function suspendGuest(name: string): Promise<void> {
+  await requireActive(name);
+  const qmp = await connectQmp(name);
+  try { await qmp.executeAndWait('stop', {}, 'STOP', { timeoutMs: 10_000 }); } finally { await qmp.close(); }
+}
+
+export async function resumeGuest(name: string): Promise<void> {
+  const st = await requireActive(name);
+  if (st.state === 'incoming') throw new QkvmError('STATE', `guest "${name}" is waiting for an incoming migration`);
+  const qmp = await connectQmp(name);
+  try { await qmp.executeAndWait('cont', {}, 'RESUME', { timeoutMs: 10_000 }); } finally { await qmp.close(); }
+}
+
+/** A hard reset, like the reset button: the guest gets no warning. */
+export async function resetGuest(name: string): Promise<void> {
+  await requireActive(name);
+  const qmp = await connectQmp(name);
+  try { await qmp.executeAndWait('system_reset', {}, 'RESET', { timeoutMs: 10_000 }); } finally { await qmp.close(); }
+}
+
+/**
+ * Asks the guest to reboot itself: Ctrl-Alt-Del on its keyboard, which Linux
+ * turns into a clean reboot. QEMU has no ACPI reboot button.
+ */
+export async function rebootGuest(name: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  await requireActive(name);
+  const qmp = await connectQmp(name);
+  try {
+    await qmp.executeAndWait('send-key', { keys: [{ type: 'qcode', data: 'ctrl' }, { type: 'qcode', data: 'alt' }, { type: 'qcode', data: 'delete' }] },
+      'RESET', { timeoutMs: opts.timeoutMs ?? 60_000 });
+  } catch (e: any) {
+    if (e instanceof QmpTimeoutError) {
+      throw new QkvmError('TIMEOUT', `guest "${name}" did not reboot after Ctrl-Alt-Del`, { hint: `the guest may ignore it; \`qkvm reset ${name}\` resets it the hard way`, cause: e });
+    }
+    throw e;
+  } finally {
+    await qmp.close();
+  }
+}
