@@ -398,7 +398,7 @@ describe.skipIf(!!skipReason && !IN_CI)('demo guest (real QEMU, TCG)', () => {
   );
 
   it(
-    'takes a static address from qkvm.ip=, brings up a hot-added NIC, and powers off on `poweroff`',
+    'takes a static address from qkvm.ip=, brings up a hot-added NIC, passes ^C, and powers off on `poweroff`',
     async () => {
       const dir = mkdtempSync(path.join(tmp, 'g2-'));
       // No disk: the guest must say so. The address is inside QEMU's own
@@ -430,6 +430,11 @@ describe.skipIf(!!skipReason && !IN_CI)('demo guest (real QEMU, TCG)', () => {
         guest,
         60_000,
       );
+
+      // ^C reaches the command running in the shell: the shell owns ttyS0.
+      await serial.run('echo SLEEPING-$((1+1)); sleep 600', /SLEEPING-2/, guest);
+      serial.write('\x03');
+      await serial.run('echo AFTER-$((2+3))', /AFTER-5/, guest);
 
       // `poweroff` typed in the shell signals PID 1, which powers off.
       serial.write('poweroff\n');
