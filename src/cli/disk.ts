@@ -109,12 +109,18 @@ const convert: CommandModule<any, any> = {
 };
 
 const resize: CommandModule<any, any> = {
-  command: 'resize <file> <size>',
-  describe: 'grow an image to SIZE, or by +SIZE (shrinking needs --shrink)',
-  builder: (y) => y.positional('file', { type: 'string' }).positional('size', { type: 'string', describe: '10G, +1G, or -1G with --shrink' })
-    .option('shrink', { type: 'boolean', default: false, describe: 'allow making the image smaller: data past the new end is lost' }),
+  command: 'resize <file> [size]',
+  describe: 'grow an image to SIZE, or by +SIZE (shrinking needs --shrink; write a negative size after --)',
+  builder: (y) => y.positional('file', { type: 'string' }).positional('size', { type: 'string', describe: '10G, +1G, or `--shrink -- -1G`' })
+    .option('shrink', { type: 'boolean', default: false, describe: 'allow making the image smaller: data past the new end is lost' })
+    .check((a) => {
+      if (a.size === undefined && !(a['--'] as string[] | undefined)?.length) throw new Error('give the new size, like 20G or +1G');
+      return true;
+    }),
   handler: action(async (a: any) => {
-    const plan = await resizeImage(diskArg(a.file), String(a.size), { shrink: a.shrink, onWarning: (m) => note(`warning: ${m}`) });
+    // "-1G" looks like an option to the parser, so it comes after "--".
+    const size = String(a.size ?? a['--'][0]);
+    const plan = await resizeImage(diskArg(a.file), size, { shrink: a.shrink, onWarning: (m) => note(`warning: ${m}`) });
     if (plan.target === plan.current) print(`${plan.file} is already ${formatSize(plan.target)}`);
     else print(`${plan.file}: ${formatSize(plan.current)} -> ${formatSize(plan.target)}${plan.shrink ? '' : '; grow the partition and file system inside the guest to use it'}`);
   }),
