@@ -2,6 +2,7 @@
 import type { CommandModule } from 'yargs';
 import { vmCommands } from './vm.js';
 import { defineCommands } from './define.js';
+import { hostCommands } from './host.js';
 import { diskCommands } from './disk.js';
 import { poolCommands } from './pool.js';
 import { volCommands } from './vol.js';
@@ -13,6 +14,7 @@ import { netCommands } from './net.js';
 export const commandModules: CommandModule<any, any>[] = [
   ...vmCommands,
   ...defineCommands,
+  ...hostCommands,
   ...diskCommands,
   ...poolCommands,
   ...volCommands,

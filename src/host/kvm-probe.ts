@@ -69,6 +69,12 @@ export async function bootProbe(binary: string, accel: 'kvm' | 'tcg', timeoutMs:
   }
 }
 
+function cpuHasVirtFlags(): boolean {
+  try {
+    return /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch { return false; }
+}
+
 function kvmAccessible(): string | undefined {
   if (!existsSync('/dev/kvm')) return '/dev/kvm is missing (no hardware virtualization, or the kvm module is not loaded)';
   try {
@@ -98,7 +104,15 @@ export async function probeKvm(binary: string, qemuVersion: string, opts: { fres
   }
   const kernel = probeKernels()[0];
   const r = await bootProbe(binary, 'kvm', opts.timeoutMs ?? 8000, kernel);
-  if (r.ok && !kernel) r.detail += ' (no Linux kernel was available to confirm it; build the demo guest for a stronger probe)';
+  if (r.ok && !kernel) {
+    // Real-mode code runs even where Linux hangs; without a kernel to confirm, trust the CPU flags.
+    if (!cpuHasVirtFlags()) {
+      r.ok = false;
+      r.detail += ', but the CPU shows no vmx/svm flag and no Linux kernel was at hand to confirm that Linux runs (build the demo guest for a full probe)';
+    } else {
+      r.detail += ' (no Linux kernel was at hand to confirm it; build the demo guest for a full probe)';
+    }
+  }
   const verdict: KvmVerdict = { usable: r.ok, reason: r.detail, key, probedAt: now, ms: r.ms };
   try { writeFileAtomic(cacheFile(), JSON.stringify(verdict, null, 2) + '\n'); } catch { /* cache is best effort */ }
   return verdict;
