@@ -209,8 +209,7 @@ export class QmpClient {
     if (this.#state === QmpState.Idle) {
       this.#setClosed(undefined);
     } else if (this.#state === QmpState.Connecting || this.#state === QmpState.Running) {
-      const reason = new QmpInterruptedError('close', 'the QMP connection was closed by the client');
-      this.#failAll(() => reason);
+      this.#failAll((op) => new QmpInterruptedError(op, `${op}: the QMP connection was closed by the client`));
       this.#state = QmpState.Disconnecting;
       if (this.#transport !== undefined) this.#transport.end();
       else this.#setClosed(undefined);
@@ -370,7 +369,7 @@ export class QmpClient {
       closeReason = reason;
       makeError = () => reason;
     } else if (this.#state === QmpState.Disconnecting) {
-      makeError = (op) => new QmpInterruptedError(op, 'the QMP connection was closed by the client');
+      makeError = (op) => new QmpInterruptedError(op, `${op}: the QMP connection was closed by the client`);
     } else {
       closeReason = new QmpInterruptedError('connection', 'the QMP connection was closed by the peer', { cause: reason });
       makeError = (op) => new QmpInterruptedError(op, `${op}: the QMP connection was closed by the peer`, { cause: reason });
