@@ -69,6 +69,36 @@ export class Netns {
   }
 }
 
+/**
+ * A second namespace joined to the lab's by a veth pair: the "far side" of a
+ * routed or NAT network (10.200.0.1 in the lab, 10.200.0.2 here), with a TCP
+ * server on port 8080 that answers with the address it sees the client come from.
+ */
+export class FarSide {
+  readonly ns = new Netns();
+  readonly address = '10.200.0.2';
+  readonly port = 8080;
+
+  async setup(lab: Lab): Promise<this> {
+    await this.ns.create();
+    const vl = `qkv${randomBytes(3).toString('hex')}`;
+    await lab.ns.exec(['ip', 'link', 'add', vl, 'type', 'veth', 'peer', 'name', 'far0', 'netns', this.ns.name]);
+    await lab.ns.exec(['ip', 'addr', 'add', '10.200.0.1/24', 'dev', vl]);
+    await lab.ns.exec(['ip', 'link', 'set', vl, 'up']);
+    await this.ns.exec(['ip', 'addr', 'add', `${this.address}/24`, 'dev', 'far0']);
+    await this.ns.exec(['ip', 'link', 'set', 'far0', 'up']);
+    const server = `require('net').createServer((s) => { s.on('error', () => {}); s.end('SEEN-FROM ' + s.remoteAddress.replace('::ffff:', '') + '\\n'); }).listen(${this.port}, () => console.log('listening'));`;
+    const child = execa('ip', ['netns', 'exec', this.ns.name, 'node', '-e', server], { reject: false });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (d) => { if (String(d).includes('listening')) resolve(); });
+      child.catch(reject).then(() => reject(new Error('far-side server exited')));
+    });
+    return this;
+  }
+
+  async cleanup(): Promise<void> { await this.ns.destroy(); }
+}
+
 export interface GuestOpts { nics?: Record<string, unknown>[]; ip?: string; memory?: string; extraAppend?: string }
 
 /** A namespace plus private qkvm state, and the guests defined in it. */
