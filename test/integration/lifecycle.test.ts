@@ -1,0 +1,220 @@
+// The whole life of a guest with real QEMU under TCG: start, list, info,
+// console, passthroughs, suspend/resume, reboot, reset, ACPI and forced
+// shutdown, destroy, a failed start, two concurrent starts, and recovery after
+// kill -9 of QEMU and of qkvm itself.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { cli, CLI, IN_CI, missingTools } from '../storage/helpers.js';
+import { DEMO_DIR, Serial } from '../net/lab.js';
+
+const why = missingTools(['qemu-system-x86_64']);
+if (why && !IN_CI) console.warn(`lifecycle: skipped: ${why}`);
+
+/** Every QEMU whose command line mentions this test's run directory. */
+function qemuPids(runDir: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (cmd.startsWith('qemu-system') && cmd.includes(runDir) && !/\) Z /.test(stat)) out.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
+  const home = mkdtempSync(join(tmpdir(), 'qkvm-life-home-'));
+  const run = mkdtempSync(join(tmpdir(), 'qkvm-life-run-'));
+  const qkvm = cli({ home, run });
+  const define = async (name: string, extra = '') => {
+    const file = join(home, `${name}.yaml`);
+    writeFileSync(file, `name: ${name}\nmemory: 160M\naccel: tcg\nkernel: ${DEMO_DIR}/vmlinuz\ninitrd: ${DEMO_DIR}/initrd.img\nappend: console=ttyS0 panic=-1 quiet\n${extra}`);
+    const r = await qkvm('define', file);
+    expect(r.exitCode, r.stderr).toBe(0);
+  };
+  /** Starts paused, attaches the console, then resumes: nothing the guest prints is missed. */
+  const boot = async (name: string): Promise<Serial> => {
+    const r = await qkvm('start', name, '--paused');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const serial = await Serial.connect(join(run, name, 'serial.sock'));
+    expect((await qkvm('resume', name)).exitCode).toBe(0);
+    await serial.waitFor(/QKVM-DEMO-READY kernel=\S+/);
+    return serial;
+  };
+
+  beforeAll(async () => {
+    if (why) throw new Error(why);
+    await define('life');
+  });
+  afterAll(() => {
+    for (const pid of qemuPids(run)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    rmSync(home, { recursive: true, force: true });
+    rmSync(run, { recursive: true, force: true });
+  });
+
+  let serial: Serial;
+
+  it('starts in the background and returns once the guest runs', async () => {
+    const r = await qkvm('start', 'life');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/is running \(pid \d+\)/);
+    expect(qemuPids(run)).toHaveLength(1);
+    for (const f of ['qmp.sock', 'serial.sock', 'qemu.pid', 'serial.log', 'qemu.log']) expect(existsSync(join(run, 'life', f)), f).toBe(true);
+    // Everything the guest prints is logged, even with no console attached.
+    const deadline = Date.now() + 90_000;
+    while (!/QKVM-DEMO-READY/.test(readFileSync(join(run, 'life', 'serial.log'), 'utf8'))) {
+      if (Date.now() > deadline) throw new Error('no ready marker in serial.log');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
+
+  it('lists it, with --json, and shows it with info (and the dominfo alias)', async () => {
+    const list = JSON.parse((await qkvm('list', '--json')).stdout);
+    expect(list).toHaveLength(1);
+    expect(list[0]).toMatchObject({ name: 'life', state: 'running', memoryBytes: 160 * 2 ** 20, vcpus: 1 });
+    const info = JSON.parse((await qkvm('info', 'life', '--json')).stdout);
+    expect(info.pid).toBe(qemuPids(run)[0]);
+    expect(info.qmpSocket).toBe(join(run, 'life', 'qmp.sock'));
+    expect(info.rssBytes).toBeGreaterThan(0);
+    expect(info.cpuTimeSeconds).toBeGreaterThan(0);
+    expect(info.uptimeSeconds).toBeGreaterThanOrEqual(0);
+    const text = (await qkvm('dominfo', 'life')).stdout;
+    expect(text).toMatch(/State:\s+running/);
+    expect(text).toMatch(/Memory:\s+160 MiB/);
+  });
+
+  it('streams the serial console to a script and types into it', async () => {
+    const r = spawnSync('node', [CLI, 'console', 'life', '--until', 'MARK-42', '--timeout', '60'], {
+      input: 'echo MARK-$((40+2))\n', encoding: 'utf8', env: { ...process.env, QKVM_HOME: home, QKVM_RUN: run },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('MARK-42');
+    expect((await qkvm('console', 'life', '--replay')).stdout).toContain('QKVM-DEMO-READY');
+  });
+
+  it('passes HMP and QMP commands through', async () => {
+    expect((await qkvm('monitor', 'life', 'info', 'status')).stdout).toMatch(/VM status: running/);
+    const q = await qkvm('qmp', 'life', '{"execute":"query-status"}');
+    expect(JSON.parse(q.stdout)).toMatchObject({ status: 'running', running: true });
+    const bad = await qkvm('qmp', 'life', '{"execute":"no-such-command"}');
+    expect(bad.exitCode).not.toBe(0);
+    expect(bad.stderr).toMatch(/CommandNotFound|not found/);
+    const notJson = await qkvm('qmp', 'life', '{oops');
+    expect(notJson.exitCode).toBe(2);
+    expect(notJson.stderr).toContain('{oops');
+  });
+
+  it('suspends and resumes', async () => {
+    expect((await qkvm('suspend', 'life')).exitCode).toBe(0);
+    expect((await qkvm('domstate', 'life')).stdout.trim()).toBe('paused');
+    expect((await qkvm('resume', 'life')).exitCode).toBe(0);
+    expect((await qkvm('domstate', 'life')).stdout.trim()).toBe('running');
+  });
+
+  it('reboots (Ctrl-Alt-Del) and resets: the guest boots again', async () => {
+    serial = await Serial.connect(join(run, 'life', 'serial.sock'));
+    let from = serial.text.length;
+    const r = await qkvm('reboot', 'life');
+    expect(r.exitCode, r.stderr).toBe(0);
+    await serial.waitFor(/QKVM-DEMO-READY/, 90_000, from);
+    from = serial.text.length;
+    expect((await qkvm('reset', 'life')).exitCode).toBe(0);
+    await serial.waitFor(/QKVM-DEMO-READY/, 90_000, from);
+    expect(qemuPids(run)).toHaveLength(1);
+  });
+
+  it('shuts down over ACPI: the guest powers itself off', async () => {
+    const from = serial.text.length;
+    const r = await qkvm('shutdown', 'life', '--timeout', '60');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/shut off .*\(powerdown\)/);
+    await serial.waitFor(/QKVM-POWEROFF/, 10_000, from).catch(() => undefined);
+    expect(serial.text.slice(from)).toContain('QKVM-POWEROFF');
+    serial.close();
+    expect(qemuPids(run)).toHaveLength(0);
+    expect((await qkvm('domstate', 'life')).stdout.trim()).toBe('shut off');
+    expect(existsSync(join(run, 'life', 'qmp.sock'))).toBe(false);
+  });
+
+  it('fails a shutdown the guest ignores, and forces it with --force', async () => {
+    // A paused guest cannot see the power button.
+    expect((await qkvm('start', 'life', '--paused')).exitCode).toBe(0);
+    const soft = await qkvm('shutdown', 'life', '--timeout', '2');
+    expect(soft.exitCode).toBe(1);
+    expect(soft.stderr).toMatch(/did not power off within 2 s/);
+    expect(soft.stderr).toMatch(/paused/);
+    expect(qemuPids(run)).toHaveLength(1);
+    const hard = await qkvm('shutdown', 'life', '--timeout', '2', '--force');
+    expect(hard.exitCode, hard.stderr).toBe(0);
+    expect(hard.stderr).toMatch(/powerdown -> quit/);
+    expect(qemuPids(run)).toHaveLength(0);
+  });
+
+  it('destroys a running guest', async () => {
+    serial = await boot('life');
+    serial.close();
+    const r = await qkvm('destroy', 'life');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(qemuPids(run)).toHaveLength(0);
+    expect((await qkvm('list', '--all', '--json')).stdout).toMatch(/"state": "shut off"/);
+    expect((await qkvm('destroy', 'life')).exitCode).toBe(1);
+  });
+
+  it("shows QEMU's own message when QEMU fails to start, and leaves nothing behind", async () => {
+    await define('broken', 'extraArgs: ["-device", "no-such-device-model"]\n');
+    const r = await qkvm('start', 'broken');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/QEMU could not start guest "broken"/);
+    expect(r.stderr).toMatch(/'no-such-device-model' is not a valid device model name/);
+    expect(existsSync(join(run, 'broken'))).toBe(false);
+    expect(existsSync(join(home, 'locks', 'vm', 'broken.lock'))).toBe(false);
+    expect(qemuPids(run)).toHaveLength(0);
+    expect((await qkvm('undefine', 'broken')).exitCode).toBe(0);
+  });
+
+  it('two concurrent starts give exactly one QEMU and one clear error', async () => {
+    const [a, b] = await Promise.all([qkvm('start', 'life'), qkvm('start', 'life')]);
+    const codes = [a.exitCode, b.exitCode].sort();
+    expect(codes).toEqual([0, 1]);
+    const loser = a.exitCode ? a : b;
+    expect(loser.stderr).toMatch(/is busy: starting the guest|is already running/);
+    expect(qemuPids(run)).toHaveLength(1);
+  });
+
+  it('recovers after kill -9 of QEMU: crashed, cleaned, and start works again', async () => {
+    const [pid] = qemuPids(run);
+    process.kill(pid, 'SIGKILL');
+    const st = await qkvm('domstate', 'life');
+    expect(st.stdout).toMatch(/^crashed/);
+    expect(existsSync(join(run, 'life', 'qemu.pid'))).toBe(false);
+    expect((await qkvm('list', '--all')).stdout).toMatch(/life\s+crashed/);
+    const again = await qkvm('start', 'life');
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(qemuPids(run)).toHaveLength(1);
+    expect((await qkvm('destroy', 'life')).exitCode).toBe(0);
+  });
+
+  it('recovers after kill -9 of qkvm in the middle of a start', async () => {
+    const child = spawn('node', [CLI, 'start', 'life'], { env: { ...process.env, QKVM_HOME: home, QKVM_RUN: run }, stdio: 'ignore' });
+    // Kill it once QEMU is up but before the start completed (the marker is still there).
+    const marker = join(run, 'life', 'starting');
+    const deadline = Date.now() + 30_000;
+    while (!(existsSync(marker) && qemuPids(run).length === 1) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const st = await qkvm('domstate', 'life');
+    expect(st.stdout).toMatch(/shut off|running/);
+    if (st.stdout.startsWith('shut off')) expect(qemuPids(run)).toHaveLength(0);
+    const again = await qkvm('start', 'life');
+    expect([0, 1]).toContain(again.exitCode);
+    expect((await qkvm('list', '--json')).stdout).toMatch(/"state": "running"/);
+    expect(qemuPids(run)).toHaveLength(1);
+    expect((await qkvm('destroy', 'life')).exitCode).toBe(0);
+    expect(qemuPids(run)).toHaveLength(0);
+  });
+});
