@@ -82,7 +82,11 @@ export function expandUserNetworks(spec: VmSpec): VmSpec {
   return { ...spec, nics };
 }
 
-/** Before QEMU starts: make sure each NIC's network is up and write its per-tap file. */
+/**
+ * Before QEMU starts: make sure each NIC's network is up and write its per-tap
+ * file. NICs on a network of mode user are rewritten in `spec` into user NICs
+ * (see expandUserNetworks), so build the command from `spec` after this call.
+ */
 export async function prepareGuestNetworking(
   name: string, spec: VmSpec, caps: HostCaps, opts: { onCommand?: CommandListener } = {},
 ): Promise<ResolvedNic[]> {
@@ -101,7 +105,13 @@ export async function prepareGuestNetworking(
           hint: nic.network === 'default' ? 'define it with `qkvm net define default --mode nat`' : 'see `qkvm net list`', cause: e,
         });
       }
-      if (net.mode === 'user') { out.push({ mac }); continue; }
+      if (net.mode === 'user') {
+        // A NIC on a user-mode network is QEMU's slirp with the network's port forwards:
+        // rewritten in place, so the builder (and the started spec) see a user NIC.
+        spec.nics[i] = { ...nic, type: 'user', network: undefined, hostfwd: [...net.hostfwd, ...nic.hostfwd] };
+        out.push({ mac });
+        continue;
+      }
       if (!(await isActive(net))) await startNetwork(net.name, opts);
       const tap = tapName(name, i);
       if (linkExists(tap)) {

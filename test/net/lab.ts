@@ -230,7 +230,8 @@ export class Serial {
   async run(cmd: string, timeoutMs = 60_000): Promise<{ out: string; status: number }> {
     const n = ++markerSeq;
     const from = this.text.length;
-    this.sock.write(`${cmd}; echo "QKVM-END-$((${n}+0))-rc=$?"\n`);
+    // On its own line, so that a command ending in & works too; $? is still the command's status.
+    this.sock.write(`${cmd}\necho "QKVM-END-$((${n}+0))-rc=$?"\n`);
     const m = await this.waitFor(new RegExp(`QKVM-END-${n}-rc=(\\d+)`), timeoutMs, from);
     const chunk = this.text.slice(from);
     const out = chunk.slice(0, chunk.indexOf(m[0]));
