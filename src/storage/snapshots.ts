@@ -200,7 +200,22 @@ export async function revertSnapshot(name: string, snap: string | undefined, o: 
         if (s['vm-state-size'] === 0) {
           throw new QkvmError('STATE', `snapshot "${tag}" of "${name}" is disk-only (taken while the guest was shut off): it has no RAM state to load into a running guest`, { hint: `shut the guest down, then revert: \`qkvm snapshot revert ${name} ${tag}\`` });
         }
-        await runJob(qmp, 'snapshot-load', { tag, vmstate: live[0].node, devices: live.map((d) => d.node) }, o.onProgress);
+        // QEMU stops the guest before it loads, and leaves it stopped when the load fails:
+        // so every disk is checked first (a disk attached after the snapshot does not have it).
+        for (const d of live.slice(1)) {
+          if (!(await diskSnapshots(d.path, true)).some((x) => x.name === tag)) {
+            throw new QkvmError('STATE', `disk ${d.target} (${d.path}) of "${name}" has no snapshot "${tag}": it was attached after the snapshot was taken`, { hint: `detach it first: \`qkvm detach-disk ${name} ${d.target}\`` });
+          }
+        }
+        try {
+          await runJob(qmp, 'snapshot-load', { tag, vmstate: live[0].node, devices: live.map((d) => d.node) }, o.onProgress);
+        } catch (e) {
+          const st = await qmp.execute<{ status: string }>('query-status').catch(() => undefined);
+          if (st && st.status !== 'running' && e instanceof QkvmError) {
+            throw new QkvmError(e.code, `${e.message}; QEMU left the guest stopped (${st.status})`, { hint: `its state may be partly loaded: revert to another snapshot, or \`qkvm destroy ${name}\``, cause: e });
+          }
+          throw e;
+        }
       });
       writeBook(name, revertTo(book, tag));
       return { name: tag, live: true };
