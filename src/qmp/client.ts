@@ -138,7 +138,8 @@ export class QmpClient {
     } catch (err) {
       this.#transport?.destroy();
       this.#setClosed(err instanceof QmpError ? err : undefined);
-      if (err instanceof QmpConnectError) throw err;
+      // Timeouts and aborts keep their own codes here as everywhere; the rest is a connect failure.
+      if (err instanceof QmpConnectError || err instanceof QmpTimeoutError || err instanceof QmpAbortedError) throw err;
       throw new QmpConnectError(path, `cannot connect to QMP socket ${path}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
   }
@@ -210,6 +211,7 @@ export class QmpClient {
       this.#setClosed(undefined);
     } else if (this.#state === QmpState.Connecting || this.#state === QmpState.Running) {
       this.#failAll((op) => new QmpInterruptedError(op, `${op}: the QMP connection was closed by the client`));
+      this.#failGreeting?.(new QmpInterruptedError('connect', 'connect() interrupted by close()'));
       this.#state = QmpState.Disconnecting;
       if (this.#transport !== undefined) this.#transport.end();
       else this.#setClosed(undefined);
@@ -240,8 +242,8 @@ export class QmpClient {
     this.#transport = new LineTransport(socket, { message: this.#onMessage, close: this.#onTransportClose });
     const stop = new AbortController();
     const timer = setTimeout(() => {
-      stop.abort(new QmpTimeoutError('greeting', timeoutMs,
-        `no QMP greeting and capabilities within ${timeoutMs} ms (QEMU takes one client per QMP socket: is another connected?)`));
+      stop.abort(new QmpTimeoutError('connect', timeoutMs,
+        `${path}: no QMP greeting and capabilities within ${timeoutMs} ms (QEMU takes one client per QMP socket: is another connected?)`));
     }, timeoutMs);
     const onAbort = (): void => stop.abort(new QmpAbortedError(`connect ${path}`, signal!.reason));
     signal?.addEventListener('abort', onAbort, { once: true });

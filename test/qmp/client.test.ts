@@ -98,8 +98,9 @@ describe('session', () => {
     const server = await serve([], { silent: true, handshake: false });
     const client = new QmpClient();
     const err = await client.connect(server.path, { timeoutMs: 100 }).catch((e) => e);
-    expect(err).toBeInstanceOf(QmpConnectError);
-    expect(err.cause).toBeInstanceOf(QmpTimeoutError);
+    // A timeout keeps its own code, so a caller can tell "busy" from "not there".
+    expect(err).toBeInstanceOf(QmpTimeoutError);
+    expect(err).toMatchObject({ code: 'QMP_TIMEOUT', operation: 'connect', timeoutMs: 100 });
     expect(err.message).toMatch(/one client/);
     expect(client.state).toBe('closed');
   });
@@ -171,8 +172,8 @@ describe('connect retry', () => {
     const p = QmpClient.connect('/nonexistent/qmp.sock', { retryUntil: Date.now() + 60_000, signal: ac.signal });
     setTimeout(() => ac.abort(new Error('stop')), 30);
     const err = await p.catch((e) => e);
-    expect(err).toBeInstanceOf(QmpConnectError);
-    expect(err.cause).toBeInstanceOf(QmpAbortedError);
+    expect(err).toBeInstanceOf(QmpAbortedError);
+    expect(err.cause).toEqual(new Error('stop'));
   });
 });
 
@@ -466,5 +467,27 @@ describe('hmp', () => {
     await expect(client.hmp('info status')).resolves.toBe('VM status: running\r\n');
     await expect(client.hmp('info registers', { cpuIndex: 1 })).resolves.toBe('RAX=0\r\n');
     await server.done;
+  });
+});
+
+describe('connect, interrupted', () => {
+  it('aborts a handshake with the caller signal', async () => {
+    const server = await serve([], { silent: true, handshake: false });
+    const ac = new AbortController();
+    const p = QmpClient.connect(server.path, { signal: ac.signal });
+    setTimeout(() => ac.abort(), 20);
+    await expect(p).rejects.toBeInstanceOf(QmpAbortedError);
+  });
+
+  it('fails connect() with QmpConnectError when close() is called meanwhile', async () => {
+    const server = await serve([], { silent: true, handshake: false });
+    const client = new QmpClient();
+    const p = client.connect(server.path).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    await client.close();
+    const err = await p;
+    expect(err).toBeInstanceOf(QmpConnectError);
+    expect(err.cause).toBeInstanceOf(QmpInterruptedError);
+    expect(client.state).toBe('closed');
   });
 });
