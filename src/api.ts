@@ -16,3 +16,4 @@ export { hmp, qmpPassthrough, vnc } from './runtime/monitor.js';
 export { withQmp, connectQmp } from './runtime/qmp.js';
 export { createGuest, defineGuest, dumpConfig, undefineGuest, editGuest, setAutostart, updateDefinition, templateNames, templateSpec } from './runtime/define.js';
 export { QmpClient } from './qmp/index.js';
+export * from './storage/index.js';
