@@ -60,8 +60,8 @@ export function buildDevices(spec: VmSpec, ctx: BuildContext): Device[] {
   const machine = spec.machine;
   const accel = spec.accel === 'auto' ? ctx.caps.accel : spec.accel;
   const accelReason = spec.accel === 'auto'
-    ? `chosen by accel: auto${ctx.caps.accelReason ? `: ${ctx.caps.accelReason}` : ''}`
-    : 'set in the definition';
+    ? `accel: auto chose it${ctx.caps.accelReason ? `: ${ctx.caps.accelReason}` : ''}`
+    : `accel: ${spec.accel} in the definition`;
   const smp = smpOf(spec);
   const memory = new Memory({
     size: spec.memory,

@@ -26,7 +26,7 @@ export function formatCommand(cmd: QemuCommand, opts: FormatOptions = {}): strin
   if (!opts.explain) {
     return [shellQuote(cmd.binary), ...cmd.options.map(line)].join(' \\\n  ') + '\n';
   }
-  const out = ['qemu_args=('];
+  const out = ['# The QEMU command, one option per line with what it does. Paste it into bash to run it.', 'qemu_args=('];
   for (const o of cmd.options) {
     out.push(`  # ${o.explain.replace(/\n/g, ' ')}`);
     out.push(`  ${line(o)}`);

@@ -65,7 +65,7 @@ export const CACHE_MODES: Record<DiskCache, CacheMode> = {
   unsafe: { direct: false, noFlush: true, writeCache: true, says: 'ignoring flushes: fastest, but a host crash loses data (for installs and scratch guests)' },
 };
 
-const BUS_WORDS: Record<DiskBus, string> = { virtio: 'virtio-blk', ide: 'IDE', scsi: 'virtio-scsi', sata: 'SATA (AHCI)' };
+const BUS_WORDS: Record<DiskBus, string> = { virtio: 'a virtio-blk', ide: 'an IDE', scsi: 'a virtio-scsi', sata: 'a SATA (AHCI)' };
 
 export interface BlockDeviceInit {
   /** Where in the definition, for errors: disks[2]. */
@@ -203,7 +203,7 @@ export class BlockDevice implements Device {
           ['', this.deviceDriver()], ['drive', formatNodeName(target)], ['id', target],
           ...this.address(), ['write-cache', cache?.writeCache],
         ]),
-        explain: `plugs ${formatNodeName(target)} into the guest as a ${BUS_WORDS[disk.bus]} ${what} with id ${target}${seen}${cache ? `; write-cache=${cache.writeCache ? 'on: the guest sees a disk cache and must flush it' : 'off: every write is reported done only once it is on disk'}` : ''}`,
+        explain: `plugs ${formatNodeName(target)} into the guest as ${BUS_WORDS[disk.bus]} ${what} with id ${target}${seen}${cache ? `; write-cache=${cache.writeCache ? 'on: the guest sees a disk cache and must flush it' : 'off: every write is reported done only once it is on disk'}` : ''}`,
       },
     ];
   }
