@@ -136,8 +136,10 @@ export class QmpClient {
       const socket = await this.#openWithRetry(path, retryUntil ?? 0, retryIntervalMs, signal);
       await this.#handshake(path, socket, timeoutMs, signal);
     } catch (err) {
-      this.#transport?.destroy();
+      // Closed first, so the socket's own close does not overwrite the reason.
+      this.#failAll((op) => new QmpInterruptedError(op, `${op}: connect() failed`, { cause: err }));
       this.#setClosed(err instanceof QmpError ? err : undefined);
+      this.#transport?.destroy();
       // Timeouts and aborts keep their own codes here as everywhere; the rest is a connect failure.
       if (err instanceof QmpConnectError || err instanceof QmpTimeoutError || err instanceof QmpAbortedError) throw err;
       throw new QmpConnectError(path, `cannot connect to QMP socket ${path}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
@@ -247,6 +249,7 @@ export class QmpClient {
     }, timeoutMs);
     const onAbort = (): void => stop.abort(new QmpAbortedError(`connect ${path}`, signal!.reason));
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
     try {
       const greeting = await new Promise<QmpGreeting>((resolve, reject) => {
         this.#onGreeting = resolve;
@@ -363,6 +366,7 @@ export class QmpClient {
   }
 
   #onTransportClose = (reason: Error | undefined): void => {
+    if (this.#state === QmpState.Closed) return;
     let closeReason: QmpError | undefined;
     let makeError: (operation: string) => QmpError;
     if (reason instanceof QmpProtocolError) {

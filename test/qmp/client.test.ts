@@ -103,6 +103,7 @@ describe('session', () => {
     expect(err).toMatchObject({ code: 'QMP_TIMEOUT', operation: 'connect', timeoutMs: 100 });
     expect(err.message).toMatch(/one client/);
     expect(client.state).toBe('closed');
+    expect(client.closeReason).toBe(err);
   });
 
   it('fails a connect when the peer hangs up during the handshake', async () => {
@@ -113,7 +114,11 @@ describe('session', () => {
   });
 
   it('fails at once on a missing socket without retryUntil', async () => {
-    const err = await QmpClient.connect('/nonexistent/qmp.sock').catch((e) => e);
+    const client = new QmpClient();
+    // A wait may start before connect(); a failed connect ends it.
+    const waiting = client.waitForEvent('RESUME').catch((e) => e);
+    const err = await client.connect('/nonexistent/qmp.sock').catch((e) => e);
+    expect(await waiting).toBeInstanceOf(QmpInterruptedError);
     expect(err).toBeInstanceOf(QmpConnectError);
     expect(err).toMatchObject({ code: 'QMP_CONNECT', path: '/nonexistent/qmp.sock' });
     expect(err.cause.code).toBe('ENOENT');
