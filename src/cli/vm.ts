@@ -27,19 +27,7 @@ export const vmCommands: CommandModule<any, any>[] = [
     describe: 'List running guests (--all: every defined guest)',
     builder: (y) => json(y.option('all', { type: 'boolean', default: false, describe: 'include guests that are shut off' })
       .example('qkvm list --all', 'every guest and its state')),
-    handler: action(async (a) => {
-      const { listGuests } = await api();
-      const rows = await listGuests({ all: a.all });
-      if (a.json) return printJson(rows);
-      print(table(rows, [
-        { header: 'Name', get: (r) => r.name },
-        { header: 'State', get: (r) => r.state + (r.reason && r.state === 'crashed' ? ` (${r.reason})` : '') },
-        { header: 'PID', get: (r) => r.pid, align: 'right' },
-        { header: 'Memory', get: (r) => fmtBytes(r.memoryBytes), align: 'right' },
-        { header: 'vCPUs', get: (r) => r.vcpus, align: 'right' },
-        { header: 'Autostart', get: (r) => (r.autostart ? 'yes' : 'no') },
-      ]));
-    }),
+    handler: action((a: any) => listCommand(a)),
   },
   {
     command: 'info <name>',
@@ -59,6 +47,7 @@ export const vmCommands: CommandModule<any, any>[] = [
         ['RSS', fmtBytes(i.rssBytes)], ['Uptime', fmtUptime(i.uptimeSeconds)],
         ['QMP', i.qmpSocket], ['Console', i.serialSocket], ['VNC', i.vnc],
         ['Autostart', i.autostart ? 'yes' : 'no'], ['Defined', i.defined ? 'yes' : 'no (transient)'],
+        ['Overcommit', i.overcommit && `warning: ${i.overcommit.vcpus} vCPUs of running guests on ${i.overcommit.hostCpus} host CPUs (${i.overcommit.excess} too many)`],
       ]));
     }),
   },
@@ -157,6 +146,21 @@ export const vmCommands: CommandModule<any, any>[] = [
     handler: action(async (a) => { printJson(await (await api()).qmpPassthrough(a.name, a.json)); }),
   },
 ];
+
+/** `qkvm list`; also reached from main.ts's fast path, so it imports only what it needs. */
+export async function listCommand(a: { all?: boolean; json?: boolean }): Promise<void> {
+  const { listGuests } = await import('../runtime/info.js');
+  const rows = await listGuests({ all: a.all });
+  if (a.json) return printJson(rows);
+  print(table(rows, [
+    { header: 'Name', get: (r) => r.name },
+    { header: 'State', get: (r) => r.state + (r.reason && r.state === 'crashed' ? ` (${r.reason})` : '') },
+    { header: 'PID', get: (r) => r.pid, align: 'right' },
+    { header: 'Memory', get: (r) => fmtBytes(r.memoryBytes), align: 'right' },
+    { header: 'vCPUs', get: (r) => r.vcpus, align: 'right' },
+    { header: 'Autostart', get: (r) => (r.autostart ? 'yes' : 'no') },
+  ]));
+}
 
 function simple(cmd: string, describe: string, run: (name: string) => Promise<void>): CommandModule<any, any> {
   return { command: `${cmd} <name>`, describe, builder: name, handler: action(async (a) => run(a.name)) };

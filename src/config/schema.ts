@@ -199,11 +199,4 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, input: unknown, sou
 
 export const parseVmSpec = (input: unknown, source = 'definition'): VmSpec => parseWith(VmSpec, input, source);
 
-/** The definition's vCPU figures, whatever form smp took. */
-export function smpOf(spec: Pick<VmSpec, 'smp'>): { cpus: number; maxcpus: number; sockets?: number; cores?: number; threads?: number } {
-  if (typeof spec.smp === 'number') return { cpus: spec.smp, maxcpus: spec.smp };
-  const topo = spec.smp.sockets || spec.smp.cores || spec.smp.threads
-    ? (spec.smp.sockets ?? 1) * (spec.smp.cores ?? 1) * (spec.smp.threads ?? 1) : undefined;
-  const maxcpus = spec.smp.maxcpus ?? topo ?? spec.smp.cpus ?? 1;
-  return { ...spec.smp, cpus: spec.smp.cpus ?? maxcpus, maxcpus };
-}
+export { smpOf } from './smp.js';

@@ -1,7 +1,8 @@
 // dominfo and list: what a guest is doing, from its files, /proc and QMP.
 import { existsSync, readdirSync } from 'node:fs';
 import { home, run } from '../config/paths.js';
-import { smpOf, type VmSpec } from '../config/schema.js';
+import type { VmSpec } from '../config/schema.js';
+import { smpOf } from '../config/smp.js';
 import { parseSize } from '../config/size.js';
 import { bootTimeSeconds, CLK_TCK, PAGE_SIZE, readStat } from './proc.js';
 import { guestStatus, startedSpec, isActive, type GuestStatus, type GuestState } from './state.js';
@@ -25,6 +26,8 @@ export interface GuestInfo extends GuestSummary {
   serialSocket?: string;
   vnc?: string;
   accel?: string;
+  /** Set when the vCPUs of running guests outnumber the host's CPUs. */
+  overcommit?: { vcpus: number; hostCpus: number; excess: number };
 }
 
 /** Names of guests with a definition or a run directory (a restored guest may have only the latter). */
@@ -45,14 +48,15 @@ function specFacts(spec: Pick<VmSpec, 'memory' | 'smp' | 'autostart'> | undefine
  * needed, and running guests are described by the spec they were started with.
  */
 export async function listGuests(opts: { all?: boolean } = {}): Promise<GuestSummary[]> {
-  const { loadVm } = await import('../config/store.js');
   const out: GuestSummary[] = [];
   await Promise.all(knownGuests().map(async (name) => {
     const st = await guestStatus(name);
     if (!opts.all && !isActive(st.state)) return;
     const defined = existsSync(home.vmFile(name));
     let spec: any = isActive(st.state) ? startedSpec(name) : undefined;
-    if (!spec && defined) { try { spec = loadVm(name); } catch { /* an invalid file still lists */ } }
+    if (!spec && defined) {
+      try { spec = (await import('../config/store.js')).loadVm(name); } catch { /* an invalid file still lists */ }
+    }
     out.push({ ...st, defined, ...specFacts(spec) });
   }));
   return out.sort((a, b) => a.name.localeCompare(b.name));
@@ -65,6 +69,7 @@ export async function guestInfo(name: string): Promise<GuestInfo> {
   const spec: any = (isActive(st.state) ? startedSpec(name) : undefined) ?? loadVm(name);
   const info: GuestInfo = { ...st, defined, ...specFacts(spec), accel: spec.accel };
   if (!st.pid || !isActive(st.state)) return info;
+  info.overcommit = await (await import('./vcpu.js')).hostOvercommit();
   const ps = readStat(st.pid);
   if (ps) {
     info.cpuTimeSeconds = (ps.utime + ps.stime) / CLK_TCK;

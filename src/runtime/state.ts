@@ -7,7 +7,6 @@ import { run } from '../config/paths.js';
 import { ensureDir } from '../config/atomic.js';
 import { readCmdline, readStat, processStartTime } from './proc.js';
 import type { VmSpec } from '../config/schema.js';
-import { releaseGuestNetworking } from '../net/guest.js';
 import { acquireLock } from '../config/lock.js';
 import { stateSocket } from './qmp.js';
 import { QmpClient } from '../qmp/index.js';
@@ -68,7 +67,8 @@ function starterAlive(name: string): boolean | undefined {
  */
 export async function cleanupRunDir(name: string, opts: { crashed?: string; all?: boolean } = {}): Promise<void> {
   const spec = startedSpec(name);
-  if (spec) await releaseGuestNetworking(name, spec).catch(() => undefined);
+  // Loaded on demand: networking pulls in execa and zod, which `qkvm list` should not pay for.
+  if (spec) await (await import('../net/guest.js')).releaseGuestNetworking(name, spec).catch(() => undefined);
   const dir = run.vmDir(name);
   if (opts.all) {
     rmSync(dir, { recursive: true, force: true });
