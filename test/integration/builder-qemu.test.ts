@@ -200,6 +200,37 @@ describe.skipIf(skipAll)('the builder\'s command lines start QEMU 7.2', () => {
     expect(r.stderr).toContain('no-such-device');
   });
 
+  // Beyond being accepted: the kernel-boot templates really boot the demo guest.
+  for (const tpl of ['demo.yaml', 'microvm.yaml']) {
+    it(`template ${tpl} boots the demo guest to its READY marker`, async (t) => {
+      const demoInitrd = kernel && path.join(path.dirname(kernel), 'initrd.img');
+      if (!kernel || !demoInitrd || !existsSync(demoInitrd)) {
+        console.warn(`${tpl} boot: skipped, no demo guest (${kernelMissing || 'no initrd.img beside the kernel'})`);
+        t.skip();
+      }
+      const c = templateCases().find((x) => x.label === `template ${tpl}`)!;
+      const dir = path.join(tmp, 'boot', c.spec.name);
+      mkdirSync(dir, { recursive: true });
+      const spec = { ...structuredClone(c.spec), accel: 'tcg' as const, kernel, initrd: demoInitrd };
+      const run = {
+        qmpSocket: path.join(dir, 'qmp.sock'), serialSocket: path.join(dir, 'serial.sock'), serialLog: path.join(dir, 'serial.log'),
+        pidFile: path.join(dir, 'qemu.pid'), qemuLog: path.join(dir, 'qemu.log'),
+      };
+      const cmd = buildCommand(spec, { caps: { binary: QEMU, version, accel: 'tcg', vhostNet: false }, run });
+      const r = spawnSync(QEMU, cmd.args, { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      const pid = Number(readFileSync(run.pidFile, 'utf8').trim());
+      started.push(pid);
+      let log = '';
+      for (let i = 0; i < 1800 && !log.includes('QKVM-DEMO-READY') && running(pid); i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        log = existsSync(run.serialLog) ? readFileSync(run.serialLog, 'utf8') : '';
+      }
+      expect(log, `serial log of ${tpl}`).toContain('QKVM-DEMO-READY');
+      await qmpStatusAndQuit(run.qmpSocket);
+    }, 120_000);
+  }
+
   for (const c of [...templateCases(), ...fixtureCases()]) {
     it(c.label, async (t) => {
       if (c.spec.kernel && !kernel) {
