@@ -99,7 +99,7 @@ export class FarSide {
   async cleanup(): Promise<void> { await this.ns.destroy(); }
 }
 
-export interface GuestOpts { nics?: Record<string, unknown>[]; ip?: string; memory?: string; extraAppend?: string }
+export interface GuestOpts { nics?: Record<string, unknown>[]; ip?: string; memory?: string; extraAppend?: string; kernel?: string }
 
 /** A namespace plus private qkvm state, and the guests defined in it. */
 export class Lab {
@@ -132,7 +132,7 @@ export class Lab {
     const append = ['console=ttyS0', 'quiet', o.ip ? `qkvm.ip=${o.ip}` : '', o.extraAppend ?? ''].filter(Boolean).join(' ');
     const spec = {
       name, memory: o.memory ?? '160M', accel: 'tcg',
-      kernel: path.join(DEMO_DIR, 'vmlinuz'), initrd: path.join(DEMO_DIR, 'initrd.img'), append,
+      kernel: o.kernel ?? path.join(DEMO_DIR, 'vmlinuz'), initrd: path.join(DEMO_DIR, 'initrd.img'), append,
       nics: o.nics ?? [], balloon: false,
     };
     const file = path.join(this.home, `${name}.json.yaml`);
