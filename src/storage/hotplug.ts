@@ -122,7 +122,7 @@ export async function attachDisk(name: string, source: string, o: AttachOptions 
       } catch (e) {
         // Undo in reverse, so a failed attach leaves no half-made node behind.
         for (const n of added.reverse()) await qmp.execute('blockdev-del', { 'node-name': n }).catch(() => undefined);
-        throw qmpToQkvm(e, `attach-disk ${path}`);
+        throw qmpToQkvm(e, `attach-disk ${path}`, path);
       }
       return t;
     });

@@ -46,7 +46,10 @@ const LOCK_RE = /Failed to get (shared )?"(write|consistent read)" lock|Is anoth
 export function imgError(op: string, file: string, stderr: string, exitCode?: number): QkvmError {
   const text = stderr.trim().replace(/^qemu-img: /gm, '');
   if (LOCK_RE.test(stderr)) {
-    return new QkvmError('IN_USE', `${file} is in use: QEMU holds a lock on it (qemu-img ${op}: ${text.split('\n')[0]})`, { hint: inUseHint(file) });
+    const readOnly = op === 'info' || op === 'check' || op === 'convert';
+    return new QkvmError('IN_USE', `${file} is in use: QEMU holds a lock on it (qemu-img ${op}: ${text.split('\n')[0]})`, {
+      hint: inUseHint(file) + (readOnly ? '; or read it anyway with -U (what is read may be inconsistent while the guest writes)' : ''),
+    });
   }
   if (/No such file or directory/.test(stderr) && !existsSync(file)) {
     return notFound(`image ${file} does not exist`);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, GuestConsole, IN_CI, missingTools, REPO, type Run } from '../storage/helpers.js';
+import { cli, GuestConsole, holdImage, IN_CI, missingTools, REPO, type Run } from '../storage/helpers.js';
 
 const DEMO_DIR = process.env.QKVM_DEMO_DIR ?? join(process.env.QKVM_TEST_CACHE ?? '/var/tmp/qkvm-test-cache', 'demo');
 const skip = missingTools(['qemu-img', 'qemu-system-x86_64', 'cpio', 'busybox']);
@@ -161,6 +161,16 @@ d('disk hotplug', () => {
     ok(await q('disk', 'resize', img('extra.qcow2'), '32M'));
     // Not persisted: the definition never had it.
     expect(JSON.parse(ok(await q('dumpconfig', 'g1', '--json')).stdout).disks).toHaveLength(1);
+    // An image another QEMU holds is refused by QEMU's lock, and nothing is left half-made.
+    ok(await q('vol', 'create', 'default', 'held.qcow2', '8M'));
+    const holder = await holdImage(env.run, 'holder', img('held.qcow2'), 'qcow2');
+    let busy: Run;
+    try { busy = await q('attach-disk', 'g1', 'held.qcow2', '--target', 'vdc'); } finally { await holder.stop(); }
+    expect(busy.exitCode).toBe(1);
+    expect(busy.stderr).toMatch(/lock/);
+    expect(busy.stderr).toMatch(/guest "holder"/);
+    ok(await q('attach-disk', 'g1', 'held.qcow2', '--target', 'vdc'));
+    ok(await q('detach-disk', 'g1', 'vdc'));
   });
 
   it('refuses a clone of the running guest, unless paused (and never a linked one)', async () => {
@@ -214,6 +224,11 @@ d('clones', () => {
     expect(readFileSync(img('g1.qcow2')).equals(before)).toBe(true);
     expect(await hostMarker(img('g1.qcow2'))).toBe('MARK-ONE');
     expect(await hostMarker(img('g1-linked.qcow2'))).toBe('LINKED-WRITE');
+    // --force overrides the guard (here paused, so nothing is written), and says so by starting.
+    ok(await q('start', 'g1', '--force', '--paused'));
+    started.add('g1');
+    ok(await q('destroy', 'g1'));
+    started.delete('g1');
   });
 
   it('a full clone is independent of its source', async () => {
