@@ -10,5 +10,5 @@ if (argv[0] === 'list' && argv.slice(1).every((a) => LIST_FLAGS.has(a))) {
   await action(listCommand)({ all: argv.includes('--all'), json: argv.includes('--json') });
 } else {
   const { buildParser } = await import('./parser.js');
-  await buildParser(argv).parseAsync();
+  await (await buildParser(argv)).parseAsync();
 }

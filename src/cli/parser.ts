@@ -1,9 +1,9 @@
 // The yargs parser, built without running anything, so tests can parse argv.
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { commandModules } from './commands.js';
+import { loadCommands } from './commands.js';
 
-export function buildParser(argv: string[]) {
+export async function buildParser(argv: string[]) {
   let parser = yargs(argv)
     .scriptName('qkvm')
     .usage('qkvm: run QEMU/KVM guests directly, without libvirt\n\nUsage: qkvm <command> [options]')
@@ -18,7 +18,7 @@ export function buildParser(argv: string[]) {
       process.stderr.write(`qkvm: error: ${msg}\n(run with --help for usage)\n`);
       process.exit(2);
     });
-  for (const mod of commandModules) parser = parser.command(mod as CommandModule);
+  for (const mod of await loadCommands(argv)) parser = parser.command(mod as CommandModule);
   return parser.help().alias('help', 'h').version();
 }
 

@@ -5,7 +5,7 @@ import { parseDiskFlag, parseNetworkFlag } from '../../src/cli/define.js';
 
 describe('cli', () => {
   it('knows the virsh aliases', async () => {
-    const help = await buildParser([]).exitProcess(false).getHelp();
+    const help = await (await buildParser([])).exitProcess(false).getHelp();
     for (const c of ['dominfo', 'domstate', 'dumpxml', 'start <name>', 'shutdown <name>', 'destroy <name>', 'console <name>', 'monitor <name>', 'cmdline <name>', 'explain', 'doctor']) {
       expect(help).toContain(c);
     }
@@ -17,5 +17,25 @@ describe('cli', () => {
     expect(parseNetworkFlag('default,model=e1000')).toEqual({ type: 'network', network: 'default', model: 'e1000' });
     expect(parseNetworkFlag('user', ['tcp::2222-:22'])).toEqual({ type: 'user', hostfwd: ['tcp::2222-:22'] });
     expect(() => parseNetworkFlag('default,speed=9')).toThrow(/unknown or empty option "speed=9"/);
+  });
+});
+
+describe('lazy command groups', () => {
+  // The built module: command-index.json exists only in dist/ (npm test builds first).
+  it('loads only the group of a known command, and every group for anything else', async () => {
+    const { loadCommands, commandNames, commandGroups } = await import('../../dist/src/cli/commands.js' as string);
+    const all = await loadCommands(['--help']);
+    const groups = Object.keys(commandGroups).length;
+    expect(groups).toBeGreaterThan(3);
+    const start = await loadCommands(['start', 'x']);
+    expect(start.length).toBeLessThan(all.length);
+    expect(start.some((c) => commandNames(c).includes('start'))).toBe(true);
+    // Every command name maps to a group that defines it (command-index.json is built from these).
+    for (const c of all) {
+      for (const n of commandNames(c)) {
+        const mods = await loadCommands([n]);
+        expect(mods.some((m) => commandNames(m).includes(n)), n).toBe(true);
+      }
+    }
   });
 });
