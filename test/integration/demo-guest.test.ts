@@ -364,10 +364,10 @@ describe.skipIf(!!skipReason && !IN_CI)('demo guest (real QEMU, TCG)', () => {
       const qmp = await Qmp.connect(guest.qmpSock, guest);
       sockets.push(qmp);
 
-      const ready = await serial.waitFor(/^QKVM-DEMO-READY kernel=(\S+)\r?$/m, guest);
+      const ready = await serial.waitFor(/^QKVM-DEMO-READY kernel=(\S+)\r?\n/m, guest);
       console.log(`demo guest: ready marker ${Date.now() - guest.startedAt} ms after QEMU started (TCG)`);
       expect(ready[1]).toBe(kernelVersion);
-      await serial.waitFor(/^QKVM-DISK vda present\r?$/m, guest, 30_000);
+      await serial.waitFor(/^QKVM-DISK vda present\r?\n/m, guest, 30_000);
       await serial.waitFor(/demo# /, guest, 30_000);
 
       await serial.run('echo MARK-$((1+1))', /MARK-2/, guest);
@@ -381,11 +381,11 @@ describe.skipIf(!!skipReason && !IN_CI)('demo guest (real QEMU, TCG)', () => {
       expect(readFileSync(disk).subarray(0, 512).toString('latin1')).toContain('QKVM-DISK-MARKER-ON-VDA');
 
       // DHCP from QEMU's user-mode network.
-      await serial.waitFor(/^QKVM-NET eth0 10\.0\.2\.15\r?$/m, guest, 30_000);
+      await serial.waitFor(/^QKVM-NET eth0 10\.0\.2\.15\r?\n/m, guest, 30_000);
 
       // The ACPI power button: the guest says so, powers off, and QEMU exits.
       await qmp.execute('system_powerdown');
-      await serial.waitFor(/^QKVM-POWEROFF\r?$/m, guest, 30_000);
+      await serial.waitFor(/^QKVM-POWEROFF\r?\n/m, guest, 30_000);
       await Promise.race([
         qmp.closed,
         new Promise((_, reject) => setTimeout(() => reject(new Error('QMP socket did not close')), 30_000)),
@@ -414,9 +414,9 @@ describe.skipIf(!!skipReason && !IN_CI)('demo guest (real QEMU, TCG)', () => {
       const qmp = await Qmp.connect(guest.qmpSock, guest);
       sockets.push(qmp);
 
-      await serial.waitFor(/^QKVM-DEMO-READY kernel=\S+\r?$/m, guest);
-      await serial.waitFor(/^QKVM-NET eth0 10\.0\.2\.50\r?$/m, guest, 30_000);
-      await serial.waitFor(/^QKVM-DISK vda absent\r?$/m, guest, 30_000);
+      await serial.waitFor(/^QKVM-DEMO-READY kernel=\S+\r?\n/m, guest);
+      await serial.waitFor(/^QKVM-NET eth0 10\.0\.2\.50\r?\n/m, guest, 30_000);
+      await serial.waitFor(/^QKVM-DISK vda absent\r?\n/m, guest, 30_000);
       await serial.waitFor(/demo# /, guest, 30_000);
       await serial.run('ip route show default | sed "s/^/ROUTE: /"', /ROUTE: default via 10\.0\.2\.2 dev eth0/, guest);
 
@@ -432,13 +432,24 @@ describe.skipIf(!!skipReason && !IN_CI)('demo guest (real QEMU, TCG)', () => {
       );
 
       // ^C reaches the command running in the shell: the shell owns ttyS0.
+      // A ^C that comes before `sleep` owns the terminal is taken by the shell
+      // (which then waits for sleep to end), so send it until a new prompt shows.
       await serial.run('echo SLEEPING-$((1+1)); sleep 600', /SLEEPING-2/, guest);
-      serial.write('\x03');
+      const sleeping = serial.text.lastIndexOf('SLEEPING-2');
+      let interrupted = false;
+      for (let i = 0; i < 10 && !interrupted; i++) {
+        serial.write('\x03');
+        interrupted = await serial.waitFor(/demo# /, guest, 3_000, sleeping).then(
+          () => true,
+          () => false,
+        );
+      }
+      expect(interrupted, 'a new prompt after ^C').toBe(true);
       await serial.run('echo AFTER-$((2+3))', /AFTER-5/, guest);
 
       // `poweroff` typed in the shell signals PID 1, which powers off.
       serial.write('poweroff\n');
-      await serial.waitFor(/^QKVM-POWEROFF\r?$/m, guest, 30_000);
+      await serial.waitFor(/^QKVM-POWEROFF\r?\n/m, guest, 30_000);
       await guest.waitExit(30_000);
       expect(guest.exitCode).toBe(0);
     },
