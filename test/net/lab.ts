@@ -7,10 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../src/config/paths.js';
 import { randomBytes } from 'node:crypto';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// The package root, found the same way from test/ (vitest) and from dist/ (the benchmark).
+export const REPO = projectRoot;
 export const CLI = path.join(REPO, 'dist/src/cli/main.js');
 export const IN_CI = !!process.env.CI;
 export const DEMO_DIR = process.env.QKVM_DEMO_DIR ?? path.join(process.env.QKVM_TEST_CACHE ?? '/var/tmp/qkvm-test-cache', 'demo');
