@@ -3,7 +3,8 @@
 #
 #   scripts/build-demo-guest.sh [OUTDIR]
 #
-# OUTDIR (default: ${QKVM_HOME:-/var/lib/qkvm}/cache/demo) receives:
+# OUTDIR (default: $QKVM_HOME/cache/demo; QKVM_HOME defaults to /var/lib/qkvm
+# for root, $XDG_DATA_HOME/qkvm otherwise) receives:
 #   vmlinuz          the kernel of Debian's linux-image-cloud-amd64
 #   initrd.img       a gzip'd cpio (newc) initramfs: busybox-static, the guest's
 #                    /init and scripts from scripts/demo-guest/, and the kernel
@@ -26,7 +27,13 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 GUEST_DIR=$SCRIPT_DIR/demo-guest
 META_PKG=linux-image-cloud-amd64
-OUTDIR=${1:-${QKVM_HOME:-/var/lib/qkvm}/cache/demo}
+# QKVM_HOME's default follows qkvm's: /var/lib/qkvm for root, else under XDG_DATA_HOME.
+if [ "$(id -u)" -eq 0 ]; then
+  default_home=/var/lib/qkvm
+else
+  default_home=${XDG_DATA_HOME:-$HOME/.local/share}/qkvm
+fi
+OUTDIR=${1:-${QKVM_HOME:-$default_home}/cache/demo}
 
 log() { echo "build-demo-guest: $*" >&2; }
 die() { log "error: $*"; exit 1; }
