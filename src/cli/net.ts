@@ -9,6 +9,7 @@ import {
   startNetwork, stopNetwork, undefineNetwork,
 } from '../net/network.js';
 import { loadNetwork } from '../net/store.js';
+import { reconcileNetworking } from '../net/guest.js';
 import { bridgeSetup } from '../net/bridgesetup.js';
 import { NetworkMode } from '../net/schema.js';
 import { invalid } from '../errors.js';
@@ -83,6 +84,8 @@ const list: CommandModule<any, any> = {
   describe: 'list networks',
   builder: (y: Argv) => y.option('json', { type: 'boolean' }),
   handler: action(async (a: any) => {
+    // Finish the cleanup of guests that died unseen (kill -9), so GUESTS counts what is really there.
+    await reconcileNetworking();
     const rows = await listNetworks();
     if (a.json) return printJson(rows);
     print(table(rows, [

@@ -4,8 +4,9 @@
 // its NICs left behind.
 import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
 import { run as runPaths } from '../config/paths.js';
+import { acquireLock } from '../config/lock.js';
 import { listVmNames, loadVm } from '../config/store.js';
-import type { VmSpec } from '../config/schema.js';
+import { NAME_RE, type VmSpec } from '../config/schema.js';
 import { QkvmError, invalid } from '../errors.js';
 import type { HostCaps } from '../qemu/caps.js';
 import { isAlive, readCmdline } from '../runtime/proc.js';
@@ -153,11 +154,17 @@ export const hotplugFile = (name: string) => `${runPaths.vmDir(name)}/hotplug-ni
  */
 export async function reconcileNetworking(opts: { onCommand?: CommandListener } = {}): Promise<{ taps: string[]; networks: string[] }> {
   const taps: string[] = [];
-  const guests = new Set(listTapFiles().map(([, f]) => f.GUEST).filter((g): g is string => !!g));
+  const guests = new Set(listTapFiles().map(([, f]) => f.GUEST).filter((g): g is string => !!g && NAME_RE.test(g)));
   for (const g of guests) {
     if (guestQemuRunning(g)) continue;
-    for (const [tap, f] of listTapFiles()) if (f.GUEST === g) taps.push(tap);
-    await releaseGuestNetworking(g, undefined, opts);
+    // A guest being started holds its lock and has no QEMU yet: its tap files are not leftovers.
+    let lock;
+    try { lock = await acquireLock('vm', g, 'cleaning up its networking'); } catch { continue; }
+    try {
+      if (guestQemuRunning(g)) continue;
+      for (const [tap, f] of listTapFiles()) if (f.GUEST === g) taps.push(tap);
+      await releaseGuestNetworking(g, undefined, opts);
+    } finally { lock.release(); }
   }
   const networks = await reconcileNetworks(opts);
   return { taps, networks };
