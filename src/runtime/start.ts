@@ -43,11 +43,12 @@ export function runPaths(name: string) {
 }
 
 /** The exact command qkvm runs for a guest: `qkvm cmdline` shows this and `start` runs this. */
-export function commandFor(spec: VmSpec, caps: HostCaps, opts: { nics?: ResolvedNic[]; incoming?: string } = {}) {
+export function commandFor(spec: VmSpec, caps: HostCaps, opts: { nics?: ResolvedNic[]; incoming?: string; autostart?: boolean } = {}) {
   const cmd = buildCommand(spec, {
     caps,
     run: runPaths(spec.name),
-    paused: true,
+    // Without -S, a guest arriving by -incoming tcp: runs as soon as its state is in (the tutorial's behaviour).
+    paused: !opts.autostart,
     incoming: opts.incoming,
     resolveDisk: resolveDiskPath,
     nics: opts.nics,
@@ -88,7 +89,7 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
 
     const nics = await prepareGuestNetworking(name, spec, caps);
     writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));
-    const cmd = commandFor(spec, caps, { nics, incoming: opts.incoming });
+    const cmd = commandFor(spec, caps, { nics, incoming: opts.incoming, autostart: !!opts.incoming && opts.incoming !== 'defer' && !opts.paused });
 
     launched = true;
     const r = await execa(cmd.binary, cmd.args, {

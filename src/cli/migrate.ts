@@ -1,0 +1,93 @@
+// Moving guests: save, restore, migrate.
+import type { Argv, CommandModule } from 'yargs';
+import { action } from './action.js';
+import { note, print, printJson, progressBar } from './output.js';
+import { invalid } from '../errors.js';
+
+const api = () => import('../api.js');
+const mig = () => import('../migrate/progress.js');
+const name = (y: Argv) => y.positional('name', { type: 'string', demandOption: true, describe: 'guest name' });
+
+type Progress = import('../migrate/progress.js').MigrationProgress;
+
+/** A bar on stderr, or with --json one JSON line per sample on stdout. */
+async function reporter(label: string, jsonLines: boolean) {
+  const { formatProgress } = await mig();
+  const bar = progressBar(label);
+  return {
+    onProgress: (p: Progress) => {
+      if (jsonLines) process.stdout.write(JSON.stringify({ type: 'progress', ...p }) + '\n');
+      else bar.update(p.fraction, formatProgress(p));
+    },
+    done: (text: string) => { if (!jsonLines) bar.done(text); },
+  };
+}
+
+/** "64M" -> bytes per second; a bare number is MiB/s. */
+async function bandwidthOf(v: string | undefined): Promise<number | undefined> {
+  if (v === undefined) return undefined;
+  const { parseSize } = await api();
+  return parseSize(String(v).replace(/\/s$/i, ''), '--bandwidth', 'M');
+}
+
+export const migrateCommands: CommandModule<any, any>[] = [
+  {
+    command: 'save <name> <file>',
+    describe: 'Stop the guest and write its definition, RAM and device state to FILE; its QEMU exits',
+    builder: (y) => name(y).positional('file', { type: 'string', demandOption: true })
+      .option('force', { type: 'boolean', default: false, describe: 'replace FILE if it exists' })
+      .option('json', { type: 'boolean', default: false, describe: 'progress and result as JSON lines' })
+      .example('qkvm save demo /var/tmp/demo.qkvmsave', ''),
+    handler: action(async (a) => {
+      const r0 = await reporter('saving', a.json);
+      const { formatResult } = await mig();
+      const r = await (await api()).saveGuest(a.name, a.file, { force: a.force, onProgress: r0.onProgress });
+      r0.done('done');
+      if (a.json) return print(JSON.stringify({ type: 'result', ...r }));
+      print(`guest "${a.name}" saved to ${r.file} (${(r.bytes / 1024 ** 2).toFixed(1)} MiB): ${formatResult(r)}`);
+    }),
+  },
+  {
+    command: 'restore <file>',
+    describe: 'Start a guest from a save file (-incoming defer + migrate-incoming) and resume it',
+    builder: (y) => y.positional('file', { type: 'string', demandOption: true })
+      .option('name', { type: 'string', describe: 'restore under another name' })
+      .option('paused', { type: 'boolean', default: false, describe: 'leave it paused' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
+    handler: action(async (a) => {
+      const r = await (await api()).restoreGuest(a.file, { name: a.name, paused: a.paused, onNote: note });
+      if (a.json) return printJson(r);
+      print(`guest "${r.name}" restored from ${a.file} (saved ${r.header.savedAt}): ${r.status.state} after ${(r.elapsedMs / 1000).toFixed(2)} s`);
+    }),
+  },
+  {
+    command: 'migrate <name> [uri]',
+    describe: 'Live-migrate a guest to tcp:HOST:PORT (the destination runs `qkvm start NAME --incoming tcp:...`), or to another qkvm state directory with --to-home',
+    builder: (y) => name(y).positional('uri', { type: 'string', describe: 'tcp:HOST:PORT where the destination waits' })
+      .option('to-home', { type: 'string', describe: 'migrate into this QKVM_HOME on this host (loopback)' })
+      .option('to-run', { type: 'string', describe: 'the destination QKVM_RUN (default: TO-HOME/run)' })
+      .option('bandwidth', { type: 'string', describe: 'max bandwidth per second, e.g. 64M (default: uncapped)' })
+      .option('downtime', { type: 'number', describe: 'max downtime in ms (QEMU default 300)' })
+      .option('cancel', { type: 'boolean', default: false, describe: 'cancel the migration under way' })
+      .option('json', { type: 'boolean', default: false, describe: 'progress and result as JSON lines' })
+      .example('qkvm migrate demo tcp:192.0.2.7:4444', 'after `qkvm start demo --incoming tcp:0:4444` there')
+      .example('qkvm migrate demo --to-home /var/lib/qkvm2', 'between two state directories on this host'),
+    handler: action(async (a) => {
+      const m = await api();
+      if (a.cancel) {
+        await m.cancelMigration(a.name);
+        return note(`guest "${a.name}": migration cancel requested`);
+      }
+      if (!a.uri === !a['to-home']) throw invalid('migrate: give either a tcp:HOST:PORT URI or --to-home DIR');
+      const r0 = await reporter('migrating', a.json);
+      const { formatResult } = await mig();
+      const opts = { bandwidth: await bandwidthOf(a.bandwidth), downtimeMs: a.downtime, onProgress: r0.onProgress, onNote: a.json ? undefined : note };
+      const t0 = Date.now();
+      const r = a.uri ? await m.migrateGuest(a.name, a.uri, opts) : await m.migrateToHome(a.name, { ...opts, toHome: a['to-home'], toRun: a['to-run'] });
+      r0.done('done');
+      const wallMs = Date.now() - t0;
+      if (a.json) return print(JSON.stringify({ type: 'result', wallMs, ...r }));
+      print(`guest "${a.name}" migrated${'home' in r ? ` to ${(r as any).home}` : ` to ${a.uri}`}: ${formatResult(r)} (${(wallMs / 1000).toFixed(2)} s with qkvm's own steps)`);
+    }),
+  },
+];
