@@ -1,10 +1,11 @@
 // Definitions: create (the virt-install analogue), define, dumpconfig, edit, undefine.
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import YAML from 'yaml';
 import { home, templatesDir } from '../config/paths.js';
+import { ensureDir } from '../config/atomic.js';
 import { parseVmSpec, validateName, type VmSpec, type VmSpecInput } from '../config/schema.js';
 import { dumpVmYaml, loadVm, loadVmText, parseVmYaml, removeVmFile, saveVm, vmExists } from '../config/store.js';
 import { withLock } from '../config/lock.js';
@@ -61,6 +62,7 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
       const d = spec.disks[Number(i)];
       const path = resolveDiskPath(d.file);
       if (existsSync(path)) continue;
+      ensureDir(dirname(path));
       await createImage({ file: path, format: d.format ?? (path.endsWith('.qcow2') ? 'qcow2' : 'raw'), size } as any);
       created.push(path);
     }
@@ -110,7 +112,7 @@ export async function undefineGuest(name: string, opts: { removeStorage?: boolea
 }
 
 /** `qkvm edit`: $EDITOR on a copy; the definition changes only if the edited copy is valid. */
-export async function editGuest(name: string, editor = process.env.VISUAL ?? process.env.EDITOR ?? 'vi'): Promise<{ changed: boolean }> {
+export async function editGuest(name: string, editor = process.env.VISUAL || process.env.EDITOR || 'vi'): Promise<{ changed: boolean }> {
   const before = loadVmText(name);
   const dir = mkdtempSync(join(tmpdir(), 'qkvm-edit-'));
   const copy = join(dir, `${name}.yaml`);
@@ -119,6 +121,7 @@ export async function editGuest(name: string, editor = process.env.VISUAL ?? pro
     // The editor is a command the user chose, possibly with flags: split it on spaces, no shell.
     const [cmd, ...args] = editor.trim().split(/\s+/);
     const r = await execa(cmd, [...args, copy], { stdio: 'inherit', reject: false });
+    if (r.exitCode === undefined) throw new QkvmError('HOST', `cannot run the editor "${editor}": ${r.shortMessage}`, { hint: 'set EDITOR or VISUAL to an editor that is installed' });
     if (r.exitCode !== 0) throw new QkvmError('INVALID', `the editor (${editor}) exited with ${r.exitCode}; the definition is unchanged`);
     const after = readFileSync(copy, 'utf8');
     if (after === before) return { changed: false };
