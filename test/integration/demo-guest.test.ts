@@ -455,4 +455,25 @@ describe.skipIf(!!skipReason && !IN_CI)('demo guest (real QEMU, TCG)', () => {
     },
     180_000,
   );
+
+  it(
+    'reboots on Ctrl-Alt-Del, and with -no-reboot QEMU exits',
+    async () => {
+      const dir = mkdtempSync(path.join(tmp, 'g3-'));
+      const guest = new Guest(dir, []);
+      guests.push(guest);
+      const serial = await Serial.connect(guest.serialSock, guest);
+      sockets.push(serial);
+      const qmp = await Qmp.connect(guest.qmpSock, guest);
+      sockets.push(qmp);
+
+      await serial.waitFor(/^QKVM-DEMO-READY kernel=\S+\r?\n/m, guest);
+      const keys = ['ctrl', 'alt', 'delete'].map((k) => ({ type: 'qcode', data: k }));
+      await qmp.execute('send-key', { keys });
+      await serial.waitFor(/^QKVM-REBOOT\r?\n/m, guest, 30_000);
+      await guest.waitExit(30_000);
+      expect(guest.exitCode).toBe(0);
+    },
+    180_000,
+  );
 });
