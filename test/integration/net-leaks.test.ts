@@ -83,6 +83,27 @@ describe.skipIf(why !== '' && !IN_CI)('no leaks', () => {
     expect(await guestTaps()).toEqual([]);
   });
 
+  it('checks every value before running anything', async () => {
+    for (const [args, msg] of [
+      [['--mode', 'nat', '--subnet', '10.0.0.0/33'], /invalid IPv4 CIDR/],
+      [['--mode', 'nat', '--subnet', '10.9.0.0/24', '--dhcp-range', '10.9.1.2-10.9.1.9'], /not a host address of 10\.9\.0\.0\/24/],
+      [['--mode', 'isolated', '--bridge', 'br0;reboot'], /interface name/],
+      [['--mode', 'isolated', '--bridge', 'sixteen-chars-xx'], /interface name/],
+      [['--mode', 'nat', '--subnet', '192.168.122.128/25'], /overlaps network "default"/],
+    ] as [string[], RegExp][]) {
+      const r = await lab.qkvm(['net', 'define', 'checked', ...args], { reject: false });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(msg);
+    }
+    expect((await lab.qkvm(['net', 'list', '--json'])).stdout).not.toContain('"checked"');
+    expect((await lab.qkvm(['net', 'define', '../x', '--mode', 'isolated'], { reject: false })).code).toBe(2);
+  });
+
+  it('refuses a guest whose MAC another guest already uses', async () => {
+    await lab.defineGuest('mac1', { nics: [{ network: 'default', mac: '52:54:00:aa:00:01' }] });
+    await expect(lab.defineGuest('mac2', { nics: [{ network: 'default', mac: '52:54:00:AA:00:01' }] })).rejects.toThrow(/already used by guest "mac1"/);
+  });
+
   it('vhost: auto falls back to no vhost=on without /dev/vhost-net', async () => {
     const cmd = (await lab.qkvm(['cmdline', 'k9'])).stdout;
     expect(cmd).toMatch(/-netdev tap,id=net0/);
