@@ -85,8 +85,8 @@ export class State {
   }
 }
 
-/** The shell loop the tests use to see that a guest continued instead of rebooting. */
-export const COUNTER = 'i=0; while true; do i=$((i+1)); echo COUNT=$i; sleep 1; done &';
+/** The shell loop the tests use to see that a guest continued instead of rebooting (in braces, so Serial.run can append to it). */
+export const COUNTER = '{ i=0; while true; do i=$((i+1)); echo COUNT=$i; sleep 1; done & }';
 
 /** The highest COUNT=N in `text` (0 if none). */
 export function lastCount(text: string): number {
