@@ -14,7 +14,7 @@ import { bridgeOf } from './derive.js';
 import type { CommandListener } from './exec.js';
 import { deleteLink, linkExists } from './link.js';
 import { generateMac, validateMac } from './mac.js';
-import { isActive, reconcileNetworks, startNetwork } from './network.js';
+import { isActive, networkStatus, reconcileNetworks, startNetwork } from './network.js';
 import { loadNetwork } from './store.js';
 import { tapName } from './tapname.js';
 import { listTapFiles, removeTapFile, writeTapFile } from './taps.js';
@@ -113,7 +113,8 @@ export async function prepareGuestNetworking(
         out.push({ mac });
         continue;
       }
-      if (!(await isActive(net))) await startNetwork(net.name, opts);
+      // Start it if it is down; repair it if a piece died (dnsmasq, its nft table).
+      if (!(await isActive(net)) || (await networkStatus(net.name)).problems.length) await startNetwork(net.name, opts);
       const tap = tapName(name, i);
       if (linkExists(tap)) {
         // A tap QEMU created is deleted when QEMU closes it, so one that is left belongs to a running QEMU or to nobody.

@@ -210,7 +210,15 @@ async function startUnlocked(spec: NetworkSpec, opts: NetOpts): Promise<void> {
   }
   const running = readState(spec.name);
   // Restarting with a changed definition: take the old one down first so nothing of it lingers.
-  if (running && JSON.stringify(running.spec) !== JSON.stringify(spec)) await teardown(running.spec, opts);
+  if (running && JSON.stringify(running.spec) !== JSON.stringify(spec)) {
+    const ports = bridgePorts(bridgeOf(running.spec));
+    if (ports.length) {
+      throw new QkvmError('IN_USE', `network "${spec.name}" runs an older definition and guests are attached (${ports.join(', ')})`, {
+        hint: `stop those guests, or \`qkvm net stop ${spec.name} --force\`, then start it again`,
+      });
+    }
+    await teardown(running.spec, opts);
+  }
   const wasUp = linkExists(br) && readState(spec.name) !== undefined;
   if (linkExists(br) && !wasUp) {
     throw new QkvmError('HOST', `interface ${br} exists but was not made by qkvm for network "${spec.name}"`, {
