@@ -15,7 +15,7 @@ import { processStartTime } from './proc.js';
 import { resolveCaps } from './caps.js';
 import { cleanupRunDir, guestStatus, isActive, qemuPid, runFiles, waitGone, type GuestStatus } from './state.js';
 import { connectQmp, stateSocket } from './qmp.js';
-import { prepareGuestNetworking, type ResolvedNic } from '../net/guest.js';
+import { expandUserNetworks, prepareGuestNetworking, type ResolvedNic } from '../net/guest.js';
 import { assertStartable, resolveDiskPath } from '../storage/resolve.js';
 import { afterLaunchHooks } from './hooks.js';
 
@@ -44,6 +44,8 @@ export function runPaths(name: string) {
 
 /** The exact command qkvm runs for a guest: `qkvm cmdline` shows this and `start` runs this. */
 export function commandFor(spec: VmSpec, caps: HostCaps, opts: { nics?: ResolvedNic[]; incoming?: string; autostart?: boolean } = {}) {
+  // A NIC on a user-mode qkvm network is QEMU's slirp, with that network's hostfwd rules.
+  spec = expandUserNetworks(spec);
   const cmd = buildCommand(spec, {
     caps,
     run: runPaths(spec.name),
@@ -71,6 +73,7 @@ function qemuError(stderr: string, name: string): string {
 export async function startGuest(name: string, opts: StartOptions = {}): Promise<GuestStatus> {
   const spec = opts.spec ?? loadVm(name);
   const lock = await acquireLock('vm', name, 'starting the guest');
+  // Set once anything outside the run directory may exist (taps, tap files, QEMU): undo it all on failure.
   let launched = false;
   try {
     const before = await guestStatus(name);
@@ -87,11 +90,10 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
     ensureDir(run.vmDir(name));
     writeFileSync(runFiles.starting(name), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid) }));
 
+    launched = true;
     const nics = await prepareGuestNetworking(name, spec, caps);
     writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));
     const cmd = commandFor(spec, caps, { nics, incoming: opts.incoming, autostart: !!opts.incoming && opts.incoming !== 'defer' && !opts.paused });
-
-    launched = true;
     const r = await execa(cmd.binary, cmd.args, {
       reject: false, stdin: 'ignore', timeout: 120_000,
       // The tap scripts QEMU runs find their per-tap files through QKVM_RUN.
