@@ -137,7 +137,7 @@ export function planNetworks(opts: readonly RawOption[]): NetPlan {
         rewrites.set(p.opt, { status: 'removed', note: 'Removed in QEMU 2.12; use guestfwd= on the user-mode -netdev.', modern: [] });
         warnings.push(`-net ${p.opt.value}: dropped; add guestfwd=tcp:IP:PORT-DEV to the user-mode -netdev instead`);
       } else {
-        rewrites.set(p.opt, { status: 'unknown', note: `-net type "${p.type}" passed through as written.`, modern: [...p.opt.raw] });
+        rewrites.set(p.opt, { status: 'unknown', note: `-net type "${p.type}" passed through as written.`, modern: ['-net', p.opt.value!] });
       }
     }
   }

@@ -2,7 +2,7 @@
 // argument, one or two sentences on what it does, and, for options whose fate does
 // not depend on the rest of the line, what QEMU 7.2 makes of it.
 // Statuses were checked against qemu-system-x86_64 7.2 (Debian 12); see
-// test/qemu/legacy-qemu-checks.test.ts.
+// test/integration/legacy-qemu.test.ts.
 import {
   describeChardev, describeDevice, describeDisplay, describeDrive, describeMemoryOption, describeNet, describeNetdev,
   describeSmp, describeVga,

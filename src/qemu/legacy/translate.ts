@@ -99,7 +99,9 @@ function scan(opts: RawOption[], binary: string | undefined, kind: BinaryKind | 
 const tcgArg = (f: Facts, accel: string) => (accel === 'tcg' && f.tcgProps.length ? formatKeyVal([{ key: 'accel', value: 'tcg', implied: true }, ...f.tcgProps]) : accel);
 const accelArgs = (f: Facts, accels: string[]) => accels.flatMap((a) => ['-accel', tcgArg(f, a)]);
 
-const ok = (o: RawOption, note?: string): Rewrite => ({ status: 'ok', note, modern: [...o.raw] });
+/** The option as QEMU spells it (--opt becomes -opt), with its value. */
+const asWritten = (o: RawOption): string[] => (o.positional ? [...o.raw] : [o.option, ...(o.value !== undefined ? [o.value] : [])]);
+const ok = (o: RawOption, note?: string): Rewrite => ({ status: 'ok', note, modern: asWritten(o) });
 
 function shortBools(o: RawOption, implied: string, negatable: string[] = []): Rewrite {
   const kv = parseKeyVal(o.value ?? '', implied);
@@ -180,9 +182,9 @@ function translateSmp(o: RawOption, warnings: string[]): Rewrite {
   const { smp, other } = parseSmp(o.value ?? '');
   const check = checkSmp(smp);
   if (check.ok) {
-    return check.zero
-      ? { status: 'deprecated', note: 'A topology value of 0 is deprecated since QEMU 6.2: leave the value out and QEMU computes it.', modern: ['-smp', formatSmp(Object.fromEntries(Object.entries(smp).filter(([, n]) => n !== 0)), other)] }
-      : ok(o);
+    if (!check.zero) return ok(o);
+    const value = formatSmp(Object.fromEntries(Object.entries(smp).filter(([, n]) => n !== 0)), other);
+    return { status: 'deprecated', note: 'A topology value of 0 is deprecated since QEMU 6.2: leave the value out and QEMU computes it.', modern: value ? ['-smp', value] : [] };
   }
   const fixed = fixSmp(smp);
   const value = formatSmp(fixed, other);
@@ -477,13 +479,13 @@ function translateOne(o: RawOption, f: Facts, ctx: { net: Map<RawOption, Rewrite
         return ok(o);
       } catch {
         warnings.push(`-m ${v}: not a size QEMU understands`);
-        return { status: 'unknown', modern: [...o.raw] };
+        return { status: 'unknown', modern: asWritten(o) };
       }
   }
   const info = OPTIONS[o.option];
   if (!info) {
     warnings.push(`${o.raw.join(' ')}: not an option the translator knows; passed through as written (check it with qemu-system-x86_64 -help)`);
-    return { status: 'unknown', note: 'Passed through as written.', modern: [...o.raw] };
+    return { status: 'unknown', note: 'Passed through as written.', modern: asWritten(o) };
   }
   if (info.status) return { status: info.status, note: info.note, modern: info.modern ? info.modern(v) : [] };
   return ok(o);
