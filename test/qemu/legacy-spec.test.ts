@@ -44,7 +44,7 @@ describe('specFromCommandLine', () => {
     expect(spec('qemu-kvm -hda /vm/debian-6.img').spec.name).toBe('debian-6');
     expect(spec('qemu-kvm -m 256').spec.name).toBe('vm');
     const r = spec('qemu-kvm -name "Windows XP (SP3)"');
-    expect(r.spec.name).toBe('Windows-XP-SP3-');
+    expect(r.spec.name).toBe('Windows-XP-SP3');
     expect(r.warnings.join('\n')).toMatch(/not a valid qkvm name/);
   });
 

@@ -27,7 +27,8 @@ export function describeSmp(v: string): string {
   const kv = parseKeyVal(v, 'cpus');
   const n = (k: string) => getKey(kv, k);
   const cpus = n('cpus');
-  const topo = ['sockets', 'dies', 'cores', 'threads'].filter((k) => n(k) !== undefined).map((k) => `${n(k)} ${k}`);
+  const one: Record<string, string> = { sockets: 'socket', dies: 'die', cores: 'core', threads: 'thread' };
+  const topo = ['sockets', 'dies', 'cores', 'threads'].filter((k) => n(k) !== undefined).map((k) => `${n(k)} ${n(k) === '1' ? one[k] : k}`);
   let s = `Gives the guest ${cpus ?? 'as many'} virtual CPUs`;
   if (topo.length) s += `, arranged as ${topo.join(' x ')}`;
   s += '.';

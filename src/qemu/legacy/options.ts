@@ -4,7 +4,7 @@
 // Statuses were checked against qemu-system-x86_64 7.2 (Debian 12); see
 // test/integration/legacy-qemu.test.ts.
 import {
-  describeChardev, describeDevice, describeDisplay, describeDrive, describeMemoryOption, describeNet, describeNetdev,
+  describeChardev, describeDevice, describeDisplay, describeDrive, describeMemory, describeMemoryOption, describeNet, describeNetdev,
   describeSmp, describeVga,
 } from './describe.js';
 import { getKey, parseKeyVal } from './keyval.js';
@@ -22,7 +22,7 @@ export interface OptionInfo {
 }
 
 const disk = (n: number, what: string) => (v: string) =>
-  `Attaches ${v} as ${what} (index ${n}); shorthand for -drive file=${v},index=${n},media=disk.`;
+  `Attaches ${v} as ${what}; shorthand for -drive file=${v},index=${n},media=disk.`;
 
 export const OPTIONS: Record<string, OptionInfo> = {
   // --- the guest: identity, CPUs, memory, machine, accelerator --------------
@@ -84,8 +84,10 @@ export const OPTIONS: Record<string, OptionInfo> = {
       const kv = parseKeyVal(v, 'type');
       const t = getKey(kv, 'type');
       if (t === 'node') {
-        const mem = getKey(kv, 'mem') ?? getKey(kv, 'memdev');
-        return `Defines a guest NUMA node${getKey(kv, 'nodeid') ? ` ${getKey(kv, 'nodeid')}` : ''}${getKey(kv, 'cpus') ? ` with vCPUs ${getKey(kv, 'cpus')}` : ''}${mem ? ` and memory ${getKey(kv, 'mem') ? mem : `from backend ${mem}`}` : ''}; the guest sees memory closer to some CPUs than others.`;
+        const mem = getKey(kv, 'mem');
+        const memdev = getKey(kv, 'memdev');
+        const parts = [getKey(kv, 'cpus') && `vCPUs ${getKey(kv, 'cpus')}`, mem && `${describeMemory(mem)} of RAM`, memdev && `the RAM of backend ${memdev}`].filter(Boolean);
+        return `Defines a guest NUMA node${getKey(kv, 'nodeid') ? ` ${getKey(kv, 'nodeid')}` : ''}${parts.length ? ` with ${parts.join(' and ')}` : ''}: the guest sees some memory as closer to some CPUs.`;
       }
       if (t === 'dist') return 'Sets the distance (relative access cost) between two guest NUMA nodes.';
       if (t === 'cpu') return 'Places a vCPU (by socket/core/thread) in a guest NUMA node.';
@@ -129,10 +131,10 @@ export const OPTIONS: Record<string, OptionInfo> = {
 
   // --- disks ------------------------------------------------------------------
   '-drive': { arg: 'option[,...]', explain: describeDrive },
-  '-hda': { arg: 'file', explain: disk(0, 'the first IDE hard disk (primary master)') },
-  '-hdb': { arg: 'file', explain: disk(1, 'the second IDE hard disk (primary slave)') },
-  '-hdc': { arg: 'file', explain: disk(2, 'the third IDE hard disk (secondary master)') },
-  '-hdd': { arg: 'file', explain: disk(3, 'the fourth IDE hard disk (secondary slave)') },
+  '-hda': { arg: 'file', explain: disk(0, 'the first IDE hard disk (index 0, primary master)') },
+  '-hdb': { arg: 'file', explain: disk(1, 'the second IDE hard disk (index 1, primary slave)') },
+  '-hdc': { arg: 'file', explain: disk(2, 'the third IDE hard disk (index 2, secondary master)') },
+  '-hdd': { arg: 'file', explain: disk(3, 'the fourth IDE hard disk (index 3, secondary slave)') },
   '-cdrom': { arg: 'file', explain: (v) => `Puts ${v} (an ISO image or the host's /dev/cdrom) in the IDE CD-ROM drive (index 2, secondary master); shorthand for -drive file=${v},index=2,media=cdrom.` },
   '-fda': { arg: 'file', explain: (v) => `Uses ${v} as the first floppy disk; shorthand for -drive file=${v},index=0,if=floppy.` },
   '-fdb': { arg: 'file', explain: (v) => `Uses ${v} as the second floppy disk; shorthand for -drive file=${v},index=1,if=floppy.` },

@@ -38,7 +38,7 @@ const MANAGED: Record<string, string> = {
 };
 
 function sanitizeName(n: string): string {
-  return n.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[.-]+/, '').slice(0, 63) || 'vm';
+  return n.replace(/[^A-Za-z0-9_.-]+/g, '-').replace(/^[.-]+|-+$/g, '').slice(0, 63) || 'vm';
 }
 
 /** MiB as QEMU's -m writes them: a bare number gets its M. */
@@ -126,14 +126,14 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
     }
     if (!back) { warnings.push(`${what}: a NIC without a host backend has no place in a definition; dropped`); return; }
     const nic: NicInput = {};
-    const m = NIC_MODELS[model];
-    if (m) nic.model = m;
-    else warnings.push(`${what}: NIC model ${model} is not one a definition takes (virtio, e1000, rtl8139); e1000 is used`), nic.model = 'e1000';
+    const type = getKey(back, 'type');
+    if (type === 'user') nic.type = 'user';
+    if (type === 'tap' || type === 'bridge') { nic.type = 'network'; nic.network = 'default'; }
+    if (!NIC_MODELS[model]) warnings.push(`${what}: NIC model ${model} is not one a definition takes (virtio, e1000, rtl8139); e1000 is used`);
+    nic.model = NIC_MODELS[model] ?? 'e1000';
     const mac = getKey(props, 'mac');
     if (mac) nic.mac = mac.toLowerCase();
-    const type = getKey(back, 'type');
     if (type === 'user') {
-      nic.type = 'user';
       const rules = back.filter((k) => k.key === 'hostfwd' && k.value).map((k) => hostfwd(k.value!));
       const good = rules.filter((r) => HostFwd.safeParse(r).success);
       for (const r of rules) if (!good.includes(r)) warnings.push(`${what}: hostfwd ${r} is not of the form tcp:HOSTADDR:PORT-GUESTADDR:PORT; dropped`);
@@ -141,8 +141,6 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
       const rest = withoutKeys(back, 'type', 'id', 'hostfwd');
       if (rest.length) warnings.push(`${what}: user-mode options ${formatKeyVal(rest)} have no place in a definition; dropped`);
     } else if (type === 'tap' || type === 'bridge') {
-      nic.type = 'network';
-      nic.network = 'default';
       const vhost = getKey(back, 'vhost');
       if (vhost === 'on' || vhost === 'off') nic.vhost = vhost;
       warnings.push(`${what}: the ${type} NIC becomes a NIC on the qkvm network "default", which must exist (qkvm net define default --mode nat, or edit the name); ${type === 'tap' ? 'qkvm makes the tap itself, so ifname=, script= and downscript= are not kept' : 'qkvm makes the tap itself'}`);
@@ -340,16 +338,19 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
     warnings.push(`kept as extraArgs, passed to QEMU unchecked: ${extraNames.join('; ')}`);
   }
 
+  // The schema's order, so the YAML reads like docs/readme/definition.md.
+  const ORDER = ['name', 'description', 'memory', 'cpu', 'smp', 'machine', 'accel', 'boot', 'kernel', 'initrd', 'append', 'disks', 'nics', 'display', 'vga', 'balloon', 'tablet', 'serial', 'numa', 'hugepages', 'memMerge', 'extraArgs'];
+  const ordered = Object.fromEntries(ORDER.filter((k) => spec[k] !== undefined).map((k) => [k, spec[k]])) as VmSpecInput & Record<string, unknown>;
   try {
-    parseVmSpec(spec, 'command line');
+    parseVmSpec(ordered, 'command line');
   } catch (e) {
-    if (spec.numa && e instanceof QkvmError && /numa/.test(e.message)) {
-      delete spec.numa;
-      warnings.push('-numa: the nodes do not fit the definition (their memory must add up to memory); dropped');
-      parseVmSpec(spec, 'command line');
+    if (ordered.numa && e instanceof QkvmError && /numa/.test(e.message)) {
+      delete ordered.numa;
+      warnings.push('-numa: the nodes do not fit the definition (their memory must add up to memory, and each needs a vCPU); dropped');
+      parseVmSpec(ordered, 'command line');
     } else {
       throw e;
     }
   }
-  return { spec, warnings: [...new Set(warnings)] };
+  return { spec: ordered, warnings: [...new Set(warnings)] };
 }
