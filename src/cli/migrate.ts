@@ -44,7 +44,8 @@ export const migrateCommands: CommandModule<any, any>[] = [
       const r = await (await api()).saveGuest(a.name, a.file, { force: a.force, onProgress: r0.onProgress });
       r0.done('done');
       if (a.json) return print(JSON.stringify({ type: 'result', ...r }));
-      print(`guest "${a.name}" saved to ${r.file} (${(r.bytes / 1024 ** 2).toFixed(1)} MiB): ${formatResult(r)}`);
+      // The guest was stopped before the save: QEMU's downtime figure means nothing here.
+      print(`guest "${a.name}" saved to ${r.file} (${(r.bytes / 1024 ** 2).toFixed(1)} MiB): ${formatResult({ ...r, downtimeMs: undefined })}`);
     }),
   },
   {

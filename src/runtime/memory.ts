@@ -111,11 +111,12 @@ async function readStats(qmp: QmpClient) {
 
 /**
  * Turns on the guest's statistics polling (every `intervalS` seconds; it stays on)
- * and returns the first report that arrives after that.
+ * and returns the first report the guest sends after this call.
  */
 export async function memoryStats(name: string, opts: { intervalS?: number; timeoutMs?: number } = {}): Promise<MemStats> {
   await runningSpec(name);
   const timeoutMs = opts.timeoutMs ?? 15_000;
+  const since = Math.floor(Date.now() / 1000);
   return withQmp(name, async (qmp) => {
     try {
       await qmp.execute('qom-set', { path: BALLOON_PATH, property: 'guest-stats-polling-interval', value: opts.intervalS ?? 2 }, { timeoutMs: 5000 });
@@ -126,8 +127,9 @@ export async function memoryStats(name: string, opts: { intervalS?: number; time
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const raw = await readStats(qmp);
-      // last-update stays 0 until the guest's driver has answered once.
-      if (raw['last-update'] !== 0) {
+      // last-update is 0 until the guest's driver has answered once, and QEMU stamps it
+      // with the host's clock: a report from before this call would be stale.
+      if (raw['last-update'] !== 0 && raw['last-update'] >= since) {
         const b = await qmp.execute<{ actual: number }>('query-balloon', {}, { timeoutMs: 5000 });
         return memStatsFrom(b.actual, raw);
       }

@@ -32,10 +32,10 @@ function migrateInBackground(st: State, args: string[], onProgress: (p: any) => 
 
 /** Waits for COUNT=N on `serial` with N greater than `after`, then for the next one. */
 async function counterContinues(serial: Serial, after: number, from = 0): Promise<number> {
-  const m = await serial.waitFor(new RegExp(`COUNT=(\\d*[1-9]\\d*)\\b`), 30_000, from);
+  const m = await serial.waitFor(/COUNT=(\d+)\r?\n/, 30_000, from);
   const n = Number(m[1]);
   expect(n).toBeGreaterThan(after);
-  await serial.waitFor(new RegExp(`COUNT=${n + 1}\\b`), 30_000, from);
+  await serial.waitFor(new RegExp(`COUNT=${n + 1}\\r?\\n`), 30_000, from);
   return n;
 }
 

@@ -46,10 +46,10 @@ describe.skipIf(why !== '' && !IN_CI)('save and restore', () => {
     const r = await st.ok('restore', file());
     expect(r.stdout).toMatch(/guest "sv" restored .*: running/);
     const serial = await st.console('sv');
-    const m = await serial.waitFor(/COUNT=(\d+)/);
+    const m = await serial.waitFor(/COUNT=(\d+)\r?\n/);
     expect(Number(m[1])).toBeGreaterThan(countAtSave);
-    await serial.waitFor(new RegExp(`COUNT=${Number(m[1]) + 1}\\b`));
-    expect(serial.text).not.toMatch(/COUNT=1\b/);
+    await serial.waitFor(new RegExp(`COUNT=${Number(m[1]) + 1}\\r?\\n`));
+    expect(serial.text).not.toMatch(/COUNT=1\r?\n/);
     expect(serial.text).not.toMatch(/QKVM-DEMO-READY/);
     // Its shell still answers.
     expect((await serial.run('echo alive-$((40+2))')).out).toContain('alive-42');
@@ -60,7 +60,7 @@ describe.skipIf(why !== '' && !IN_CI)('save and restore', () => {
     await st.ok('restore', file(), '--name', 'sv-copy');
     expect((await st.ok('domstate', 'sv-copy')).stdout.trim()).toBe('running');
     const serial = await st.console('sv-copy');
-    const m = await serial.waitFor(/COUNT=(\d+)/);
+    const m = await serial.waitFor(/COUNT=(\d+)\r?\n/);
     expect(Number(m[1])).toBeGreaterThan(countAtSave);
     await st.ok('destroy', 'sv-copy');
   });
