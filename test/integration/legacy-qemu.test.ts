@@ -154,6 +154,9 @@ const CHECKS: { args: string; refused: boolean; defaults?: boolean; modernNeeds?
   { args: '-monitor stdio -daemonize', refused: true },
   { args: '-serial stdio -daemonize', refused: true },
   { args: '-nographic -daemonize', refused: true, defaults: true },
+  { args: '-nographic -monitor stdio', refused: true, defaults: true },
+  { args: '-display curses -daemonize', refused: true },
+  { args: '-serial stdio -monitor stdio', refused: true },
   { args: '-append quiet', refused: true },
   { args: '-uuid 123', refused: true },
   // taken as written (some deprecated)
@@ -188,6 +191,7 @@ const CHECKS: { args: string; refused: boolean; defaults?: boolean; modernNeeds?
   { args: '-m 64 -mem-path DIR -mem-prealloc', refused: false },
   { args: '-M pc-i440fx-1.4', refused: false },
   { args: '-nographic', refused: false },
+  { args: '-nographic -serial mon:stdio', refused: false, defaults: true },
   { args: '-no-hpet -no-acpi -win2k-hack', refused: false },
   { args: '-device AC97', refused: false },
   { args: '-device sga', refused: false },

@@ -151,6 +151,9 @@ describe('explainCommandLine: statuses', () => {
     ['-serial mon:stdio -daemonize', '-serial'],
     ['-nographic -daemonize', '-nographic'],
     ['-append quiet', '-append'],
+    ['-nographic -monitor stdio', '-monitor'],
+    ['-serial stdio -monitor stdio', '-serial'],
+    ['-display curses -daemonize', '-display'],
   ])('%s is a conflict', (line, option) => {
     expect(status(line, option)).toBe('conflict');
   });
@@ -290,6 +293,10 @@ describe('explainCommandLine: translations', () => {
     ['-monitor stdio -serial stdio -daemonize', ['-daemonize']],
     ['-nographic -daemonize', ['-display none', '-daemonize']],
     ['-nographic -daemonize -nodefaults', ['-nographic', '-daemonize', '-nodefaults']],
+    ['-nographic -serial stdio -monitor stdio', ['-nographic']],
+    ['-serial stdio -monitor stdio', ['-serial mon:stdio']],
+    ['-curses -daemonize', ['-display none', '-daemonize']],
+    ['-nodefaults -nographic -serial stdio', ['-nodefaults', '-nographic', '-serial stdio']],
     ['-chardev socket,id=c0,path=/tmp/c.sock,server,nowait', ['-chardev socket,id=c0,path=/tmp/c.sock,server=on,wait=off']],
     ['-chardev tty,id=c0,path=/dev/ttyS0', ['-chardev serial,id=c0,path=/dev/ttyS0']],
     ['-pcidevice host=01:00.0 -device pci-assign,host=02:00.0', ['-device vfio-pci,host=01:00.0', '-device vfio-pci,host=02:00.0']],

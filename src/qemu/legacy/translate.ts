@@ -30,6 +30,10 @@ interface Facts {
   tcgProps: KeyVal[];
   daemonize: boolean;
   nodefaults: boolean;
+  nographic: boolean;
+  /** The first -serial stdio and -monitor stdio: QEMU lets only one chardev use stdio. */
+  stdioSerial?: RawOption;
+  stdioMonitor?: RawOption;
   hasKernel: boolean;
   /** The option that picks an SDL or GTK window, which takes the old grab/cursor options. */
   windowOpt?: RawOption;
@@ -58,7 +62,7 @@ function accelFromOption(o: RawOption): string {
 
 function scan(opts: RawOption[], binary: string | undefined, kind: BinaryKind | undefined): Facts {
   const f: Facts = {
-    binary, kind, accelOpts: [], accels: [], tcgProps: [], daemonize: false, nodefaults: false, hasKernel: false,
+    binary, kind, accelOpts: [], accels: [], tcgProps: [], daemonize: false, nodefaults: false, nographic: false, hasKernel: false,
     windowProps: [], usbController: false, usbAdded: false, drives: {}, ids: {},
   };
   for (const o of opts) {
@@ -79,7 +83,10 @@ function scan(opts: RawOption[], binary: string | undefined, kind: BinaryKind | 
       case '-device': if (USB_CONTROLLERS.test((o.value ?? '').split(',')[0])) f.usbController = true; break;
       case '-tb-size': if (o.value) f.tcgProps.push({ key: 'tb-size', value: o.value }); break;
       case '-sdl': f.windowOpt = o; f.windowType = 'sdl'; break;
-      case '-curses': case '-nographic': f.windowOpt = undefined; f.windowType = undefined; break;
+      case '-curses': f.windowOpt = undefined; f.windowType = undefined; break;
+      case '-nographic': f.nographic = true; f.windowOpt = undefined; f.windowType = undefined; break;
+      case '-serial': if (o.value === 'stdio') f.stdioSerial ??= o; break;
+      case '-monitor': if (o.value === 'stdio') f.stdioMonitor ??= o; break;
       case '-display': {
         const t = (o.value ?? '').split(',')[0];
         if (t === 'sdl' || t === 'gtk') { f.windowOpt = o; f.windowType = t; } else if (!t.startsWith('vnc')) { f.windowOpt = undefined; f.windowType = undefined; }
@@ -242,6 +249,10 @@ function translateDisplay(o: RawOption, f: Facts): Rewrite {
     if (k.key === 'window_close') { status = worst(status, 'removed'); notes.push('window_close= was renamed window-close= (QEMU 7.1).'); }
   }
   kv = kv.flatMap((k) => (k.key in legacy ? (k.value === 'off' ? [] : [legacy[k.key]]) : k.key === 'window_close' ? [{ key: 'window-close', value: k.value }] : [k]));
+  if (getKey(kv, 'type') === 'curses' && f.daemonize) {
+    notes.push('QEMU refuses curses with -daemonize ("curses display cannot be used with -daemonize"): a daemon has no terminal to draw in. -display none keeps the guest running headless.');
+    return { status: 'conflict', note: notes.join(' '), modern: ['-display', 'none'] };
+  }
   if (o === f.windowOpt && f.windowProps.length) {
     kv = [...withoutKeys(kv, ...f.windowProps.map((p) => p.key)), ...f.windowProps];
     notes.push(`Carries ${f.windowProps.map((p) => `${p.key}=${p.value}`).join(', ')} from the removed window options.`);
@@ -364,6 +375,17 @@ function translateChardev(o: RawOption): Rewrite {
 function translateStdio(o: RawOption, f: Facts): Rewrite {
   if (f.daemonize && STDIO_RE.test(o.value ?? '')) {
     return { status: 'conflict', note: `${o.option} stdio clashes with -daemonize (QEMU: "cannot use stdio with -daemonize"), so it is dropped; use unix:/path/${o.option.slice(1)}.sock,server=on,wait=off to reach it after QEMU detaches.`, modern: [] };
+  }
+  if (o.value !== 'stdio' || o.option === '-parallel') return ok(o);
+  const twice = 'QEMU refuses two users of stdio ("cannot use stdio by multiple character devices")';
+  if (f.nographic && !f.nodefaults) {
+    return { status: 'conflict', note: `-nographic already puts the serial port and the monitor on stdio, multiplexed (Ctrl-a c switches), and ${twice}; dropped.`, modern: [] };
+  }
+  if (o.option === '-serial' && f.stdioMonitor && o === f.stdioSerial) {
+    return { status: 'conflict', note: `The monitor wants stdio too, and ${twice}: -serial mon:stdio lets them share it (Ctrl-a c switches).`, modern: ['-serial', 'mon:stdio'] };
+  }
+  if (o.option === '-monitor' && f.stdioSerial && o === f.stdioMonitor) {
+    return { status: 'conflict', note: `The serial port wants stdio too, and ${twice}: the monitor shares it through -serial mon:stdio (Ctrl-a c switches).`, modern: [] };
   }
   return ok(o);
 }
@@ -519,7 +541,7 @@ export function explainCommandLine(input: string | readonly string[]): Explanati
 
   const prefix: string[] = [];
   const picksAccel = f.accelOpts.length || f.machineAccel || f.enableKvm || f.noKvm;
-  if (!picksAccel && cl.binaryKind !== 'system') {
+  if (!picksAccel && cl.binaryKind !== 'system' && opts.length) {
     prefix.push(...accelArgs(f, ['kvm', 'tcg']));
     warnings.push(`${cl.binary ?? 'no binary named, so taken as qemu-kvm'}: qemu-kvm used KVM when it could and fell back to TCG, but qemu-system-x86_64 uses TCG unless told otherwise, so the modern command starts with -accel kvm -accel tcg`);
   }
