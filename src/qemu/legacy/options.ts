@@ -61,7 +61,7 @@ export const OPTIONS: Record<string, OptionInfo> = {
   },
   '-no-kvm-irqchip': {
     explain: 'Kept the interrupt controllers (PIC, IOAPIC) in QEMU instead of in the KVM kernel module.',
-    status: 'removed', note: 'Removed in QEMU 3.0; the modern form is -machine kernel_irqchip=off.',
+    status: 'removed', note: 'Removed in QEMU 3.0; the modern form is -machine kernel_irqchip=off (itself deprecated with KVM since 6.0 and gone in 8.0; kernel_irqchip=split keeps only the local APIC in the kernel).',
     modern: () => ['-machine', 'kernel_irqchip=off'],
   },
   '-no-kvm-pit': {
