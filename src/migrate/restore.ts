@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { acquireLock } from '../config/lock.js';
 import { validateName } from '../config/schema.js';
 import { QkvmError } from '../errors.js';
-import { QmpInterruptedError } from '../qmp/index.js';
+import { QmpInterruptedError, QmpStateError } from '../qmp/index.js';
 import { startGuest } from '../runtime/start.js';
 import { cleanupRunDir, guestStatus, isActive, qemuPid, waitGone, type GuestStatus } from '../runtime/state.js';
 import { connectQmp } from '../runtime/qmp.js';
@@ -56,7 +56,8 @@ export async function restoreGuest(file: string, opts: { name?: string; paused?:
     if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     await waitGone(pid, 5000);
     await cleanupRunDir(name, { all: true });
-    const msg = e instanceof QmpInterruptedError ? 'QEMU exited while loading the state' : (e as Error).message;
+    // The socket may close during a call (interrupted) or between two calls (the client is then closed).
+    const msg = e instanceof QmpInterruptedError || e instanceof QmpStateError ? 'QEMU exited while loading the state' : (e as Error).message;
     throw new QkvmError('QEMU', `restore of ${abs} failed: ${msg}\n${why}`, {
       hint: 'the file is probably truncated or damaged; nothing was left running', cause: e,
     });

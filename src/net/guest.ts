@@ -15,7 +15,7 @@ import type { CommandListener } from './exec.js';
 import { deleteLink, linkExists } from './link.js';
 import { generateMac, validateMac } from './mac.js';
 import { isActive, networkStatus, reconcileNetworks, startNetwork } from './network.js';
-import { loadNetwork } from './store.js';
+import { loadNetwork, networkExists } from './store.js';
 import { tapName } from './tapname.js';
 import { listTapFiles, removeTapFile, writeTapFile } from './taps.js';
 
@@ -75,7 +75,8 @@ export function assertMacsUnique(spec: Pick<VmSpec, 'name' | 'nics'>): void {
 export function expandUserNetworks(spec: VmSpec): VmSpec {
   if (!spec.nics.some((n) => n.type === 'network')) return spec;
   const nics = spec.nics.map((nic) => {
-    if (nic.type !== 'network' || !nic.network) return nic;
+    // An undefined network is reported by prepareGuestNetworking at start; `cmdline` still shows a tap.
+    if (nic.type !== 'network' || !nic.network || !networkExists(nic.network)) return nic;
     const net = loadNetwork(nic.network);
     if (net.mode !== 'user') return nic;
     return { ...nic, type: 'user' as const, network: undefined, hostfwd: [...net.hostfwd, ...nic.hostfwd] };
