@@ -31,3 +31,4 @@ export { prepareGuestNetworking, releaseGuestNetworking, reconcileNetworking, as
 export { attachInterface, detachInterface } from './net/hotplug.js';
 export { domifaddr, guestNics, type IfAddr } from './net/addr.js';
 export { bridgeSetup, planBridgeSetup } from './net/bridgesetup.js';
+export { explainCommandLine, formatExplanation, specFromCommandLine } from './qemu/legacy/index.js';

@@ -6,9 +6,7 @@ import { note, print, printJson, table } from './output.js';
 import { invalid } from '../errors.js';
 
 const api = () => import('../api.js');
-// Loaded by a computed path until the legacy translator lands; typed by its exports then.
-const LEGACY = '../qemu/legacy/index.js';
-const legacy = (): Promise<any> => import(LEGACY);
+const legacy = () => import('../qemu/legacy/index.js');
 
 const name = (y: Argv) => y.positional('name', { type: 'string', demandOption: true, describe: 'guest name' });
 

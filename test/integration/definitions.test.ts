@@ -108,6 +108,25 @@ describe.skipIf(why !== '' && !IN_CI)('definitions', () => {
     expect(cmdline).not.toContain('s3cret');
   });
 
+  it('explains a tutorial line, and creates a definition from it', async () => {
+    const tutorial = ['qemu-kvm', '-name', 'xp', '-m', '512', '-smp', '4', '-cpu', 'host', '-drive', 'file=xp.iso,media=cdrom',
+      '-drive', 'file=winxp.qcow2,media=disk,cache=writeback,format=qcow2', '-boot', 'order=dc,once=d', '-net', 'nic,model=virtio,vlan=0',
+      '-net', 'tap,ifname=tap0,script=/etc/qemu-ifup', '-balloon', 'virtio', '-usbdevice', 'tablet', '-vnc', ':1', '-daemonize'];
+    const e = await qkvm('explain', '--', ...tutorial);
+    expect(e.exitCode, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/-balloon virtio\s+\[removed\]/);
+    expect(e.stdout).toMatch(/vlan=0\s+\[removed\]/);
+    expect(e.stdout).toMatch(/-device virtio-balloon-pci/);
+    const j = JSON.parse((await qkvm('explain', '--json', '--', ...tutorial)).stdout);
+    expect(j.modern.args).not.toContain('-balloon');
+    expect((await qkvm('explain')).exitCode).toBe(2);
+    const c = await qkvm('create', 'xp', '--from-cmdline', '--', ...tutorial);
+    expect(c.exitCode, c.stderr).toBe(0);
+    const spec = JSON.parse((await qkvm('dumpconfig', 'xp', '--json')).stdout);
+    expect(spec).toMatchObject({ memory: '512M', smp: 4, boot: { order: 'dc', once: 'd' }, balloon: true, tablet: true, display: { type: 'vnc', listen: '127.0.0.1', display: 1 } });
+    expect(spec.disks.map((d: { media: string }) => d.media)).toEqual(['cdrom', 'disk']);
+  });
+
   it('undefine keeps the disks; --remove-storage removes the guest\'s own', async () => {
     const keep = await qkvm('undefine', 'lab');
     expect(keep.exitCode, keep.stderr).toBe(0);

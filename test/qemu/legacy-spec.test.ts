@@ -27,7 +27,7 @@ describe('specFromCommandLine', () => {
         { file: 'winxp.qcow2', format: 'qcow2', bus: 'ide', cache: 'writeback' },
       ],
       nics: [{ type: 'network', network: 'default', model: 'virtio' }],
-      display: { type: 'vnc', listen: '0.0.0.0', display: 1, password: false },
+      display: { type: 'vnc', listen: '127.0.0.1', display: 1, password: false },
       balloon: true,
       tablet: true,
       accel: 'auto',
@@ -35,7 +35,7 @@ describe('specFromCommandLine', () => {
     expect(parsed.nics[0]).toMatchObject({ type: 'network', network: 'default', model: 'virtio' });
     const w = warnings.join('\n');
     expect(w).toMatch(/network "default", which must exist/);
-    expect(w).toMatch(/listen 0\.0\.0\.0/);
+    expect(w).toMatch(/the definition listens on 127\.0\.0\.1/);
     expect(w).toMatch(/-daemonize: dropped, qkvm always starts QEMU daemonized/);
   });
 
@@ -178,5 +178,12 @@ describe('specFromCommandLine', () => {
     'qemu-kvm -drive file=win.vmdk,format=vmdk -net nic,model=ne2k_pci -net user -cpu host -smp 0 -uuid nope',
   ])('gives a valid definition for: %s', (line) => {
     expect(() => spec(line)).not.toThrow();
+  });
+});
+
+describe('VNC addresses from old command lines', () => {
+  it('keeps an explicit 0.0.0.0, and turns an implicit all-addresses into loopback', () => {
+    expect(specFromCommandLine('qemu-kvm -vnc 0.0.0.0:2').spec.display).toMatchObject({ listen: '0.0.0.0', display: 2 });
+    expect(specFromCommandLine('qemu-kvm -vnc :2').spec.display).toMatchObject({ listen: '127.0.0.1', display: 2 });
   });
 });

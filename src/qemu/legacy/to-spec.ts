@@ -260,11 +260,13 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
           const m = /^(.*):(\d+)$/.exec(getKey(kv, 'vnc') ?? '');
           if (!m) { addExtra(o, `-display ${v}: a VNC server that is not HOST:DISPLAY has no field in a definition; kept in extraArgs`); break; }
           let listen = m[1].replace(/^\[|\]$/g, '');
-          if (listen === '' ) listen = '0.0.0.0';
-          if (listen === 'localhost') listen = '127.0.0.1';
+          // An empty host (`-vnc :1`) meant every address only by accident of old defaults: qkvm's default, loopback, wins.
+          const implicit = listen === '';
+          if (implicit || listen === 'localhost') listen = '127.0.0.1';
+          if (implicit) warnings.push(`-display ${v}: QEMU would listen on every host address; the definition listens on 127.0.0.1 (qkvm's default). Set display.listen to 0.0.0.0 if others must reach it`);
           spec.display = { type: 'vnc', listen, display: Number(m[2]), password: getKey(kv, 'password') === 'on' };
           if (spec.display.password) warnings.push(`-display ${v}: display.password is on; set the password after start with qkvm vnc NAME --password (it never goes on the command line)`);
-          if (listen === '0.0.0.0' || listen === '::') warnings.push(`-display ${v}: the definition keeps VNC on all host addresses (listen ${listen}), as written; set display.listen to 127.0.0.1 unless others must reach it`);
+          if (listen === '0.0.0.0' || listen === '::') warnings.push(`-display ${v}: the definition keeps VNC on all host addresses (listen ${listen}), as written explicitly; set display.listen to 127.0.0.1 unless others must reach it`);
           const rest = withoutKeys(kv, 'vnc', 'password');
           if (rest.length) warnings.push(`-display ${v}: ${formatKeyVal(rest)} has no field in a definition; dropped`);
           break;
