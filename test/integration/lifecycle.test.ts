@@ -3,29 +3,16 @@
 // shutdown, destroy, a failed start, two concurrent starts, and recovery after
 // kill -9 of QEMU and of qkvm itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { cli, CLI, IN_CI, missingTools } from '../storage/helpers.js';
 import { DEMO_DIR, Serial } from '../net/lab.js';
+import { qemuPids } from '../migrate/harness.js';
 
 const why = missingTools(['qemu-system-x86_64']);
 if (why && !IN_CI) console.warn(`lifecycle: skipped: ${why}`);
-
-/** Every QEMU whose command line mentions this test's run directory. */
-function qemuPids(runDir: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (cmd.startsWith('qemu-system') && cmd.includes(runDir) && !/\) Z /.test(stat)) out.push(Number(d));
-    } catch { /* gone */ }
-  }
-  return out;
-}
 
 describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
   const home = mkdtempSync(join(tmpdir(), 'qkvm-life-home-'));
