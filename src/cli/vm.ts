@@ -5,7 +5,13 @@ import { action } from './action.js';
 import { keyValues, note, print, printJson, table } from './output.js';
 import { QkvmError, invalid } from '../errors.js';
 
-const api = () => import('../api.js');
+// Each handler loads just the runtime module it needs: the whole API costs ~200 ms to import.
+const start = () => import('../runtime/start.js');
+const stop = () => import('../runtime/stop.js');
+const info = () => import('../runtime/info.js');
+const state = () => import('../runtime/state.js');
+const monitor = () => import('../runtime/monitor.js');
+const consoleApi = () => import('../runtime/console.js');
 
 const name = (y: Argv) => y.positional('name', { type: 'string', demandOption: true, describe: 'guest name' });
 const json = (y: Argv) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' });
@@ -35,7 +41,7 @@ export const vmCommands: CommandModule<any, any>[] = [
     describe: 'Show a guest: state, pid, memory, vCPUs, CPU time, RSS, QMP and VNC addresses, uptime',
     builder: (y) => json(name(y)),
     handler: action(async (a) => {
-      const { guestInfo } = await api();
+      const { guestInfo } = await info();
       const i = await guestInfo(a.name);
       if (a.json) return printJson(i);
       print(keyValues([
@@ -57,7 +63,7 @@ export const vmCommands: CommandModule<any, any>[] = [
     describe: "Print a guest's state (running, paused, shut off, crashed...)",
     builder: (y) => json(name(y)),
     handler: action(async (a) => {
-      const { guestStatus } = await api();
+      const { guestStatus } = await state();
       const s = await guestStatus(a.name);
       if (a.json) return printJson(s);
       print(s.state + (s.reason ? ` (${s.reason})` : ''));
@@ -72,13 +78,7 @@ export const vmCommands: CommandModule<any, any>[] = [
       .option('force', { type: 'boolean', default: false, describe: 'start even though linked clones use its disks' })
       .option('incoming', { type: 'string', describe: 'wait for a live migration, e.g. tcp:0.0.0.0:4444' })
       .example('qkvm start demo --console', 'start and watch it boot (Ctrl-] detaches)'),
-    handler: action(async (a) => {
-      const { startGuest } = await api();
-      const t0 = Date.now();
-      const st = await startGuest(a.name, { paused: a.paused, force: a.force, incoming: a.incoming, onNote: note });
-      note(`guest "${a.name}" is ${st.state} (pid ${st.pid}) after ${((Date.now() - t0) / 1000).toFixed(2)} s`);
-      if (a.console) await attachConsole(a.name, {});
-    }),
+    handler: action((a: any) => startCommand(a)),
   },
   {
     command: 'shutdown <name>',
@@ -88,20 +88,20 @@ export const vmCommands: CommandModule<any, any>[] = [
       .option('force', { type: 'boolean', default: false, describe: 'after the timeout: quit, then SIGTERM, then SIGKILL' }),
     handler: action(async (a) => {
       if (!(a.timeout > 0)) throw invalid(`--timeout: must be a positive number of seconds, got "${a.timeout}"`);
-      const { shutdownGuest } = await api();
+      const { shutdownGuest } = await stop();
       const t0 = Date.now();
       const r = await shutdownGuest(a.name, { timeoutMs: a.timeout * 1000, force: a.force, onStep: (s) => s !== 'powerdown' && note(`escalating: ${s}`) });
       note(`guest "${a.name}" is shut off after ${((Date.now() - t0) / 1000).toFixed(2)} s (${r.steps.join(' -> ')})`);
     }),
   },
   simple('destroy', 'Stop a guest now, like pulling the plug (also clears a crashed state)', async (n) => {
-    const r = await (await api()).destroyGuest(n);
+    const r = await (await stop()).destroyGuest(n);
     note(r.wasRunning ? `guest "${n}" destroyed` : `guest "${n}": crash cleared`);
   }),
-  simple('reboot', 'Ask the guest to reboot (Ctrl-Alt-Del)', async (n) => { await (await api()).rebootGuest(n); note(`guest "${n}" is rebooting`); }),
-  simple('reset', 'Hard-reset the guest, like its reset button', async (n) => { await (await api()).resetGuest(n); note(`guest "${n}" was reset`); }),
-  simple('suspend', "Pause the guest's vCPUs", async (n) => { await (await api()).suspendGuest(n); note(`guest "${n}" is paused`); }),
-  simple('resume', "Run a paused guest's vCPUs again", async (n) => { await (await api()).resumeGuest(n); note(`guest "${n}" is running`); }),
+  simple('reboot', 'Ask the guest to reboot (Ctrl-Alt-Del)', async (n) => { await (await stop()).rebootGuest(n); note(`guest "${n}" is rebooting`); }),
+  simple('reset', 'Hard-reset the guest, like its reset button', async (n) => { await (await stop()).resetGuest(n); note(`guest "${n}" was reset`); }),
+  simple('suspend', "Pause the guest's vCPUs", async (n) => { await (await stop()).suspendGuest(n); note(`guest "${n}" is paused`); }),
+  simple('resume', "Run a paused guest's vCPUs again", async (n) => { await (await stop()).resumeGuest(n); note(`guest "${n}" is running`); }),
   {
     command: 'console <name>',
     describe: 'The serial console: interactive on a terminal (Ctrl-] detaches); streams when scripted',
@@ -111,7 +111,7 @@ export const vmCommands: CommandModule<any, any>[] = [
       .option('timeout', { type: 'number', describe: 'give up after this many seconds (exit 1)' })
       .example("echo 'uname -a' | qkvm console demo --until '#'", 'run a command in the guest from a script'),
     handler: action(async (a) => {
-      if (a.replay) { process.stdout.write((await api()).consoleLog(a.name)); return; }
+      if (a.replay) { process.stdout.write((await consoleApi()).consoleLog(a.name)); return; }
       await attachConsole(a.name, { until: a.until, timeout: a.timeout });
     }),
   },
@@ -122,7 +122,7 @@ export const vmCommands: CommandModule<any, any>[] = [
     handler: action(async (a) => {
       let password: string | undefined;
       if (a.password) password = await readSecret('VNC password: ');
-      const v = await (await api()).vnc(a.name, { password });
+      const v = await (await monitor()).vnc(a.name, { password });
       if (a.json) return printJson(v);
       if (!v.enabled) return print(`guest "${a.name}" has no VNC display`);
       print(`${v.address}  (display :${v.display}${v.auth ? `, auth ${v.auth}` : ''})`);
@@ -135,7 +135,7 @@ export const vmCommands: CommandModule<any, any>[] = [
     describe: "Run a human monitor (HMP) command, e.g. 'info balloon'",
     builder: (y) => name(y).positional('command', { type: 'string', array: true }).example("qkvm monitor demo 'info status'", ''),
     handler: action(async (a) => {
-      process.stdout.write(await (await api()).hmp(a.name, a.command.join(' ')));
+      process.stdout.write(await (await monitor()).hmp(a.name, a.command.join(' ')));
     }),
   },
   {
@@ -143,9 +143,18 @@ export const vmCommands: CommandModule<any, any>[] = [
     describe: 'Send one raw QMP command and print its result',
     builder: (y) => name(y).positional('json', { type: 'string', demandOption: true })
       .example(`qkvm qmp demo '{"execute":"query-status"}'`, ''),
-    handler: action(async (a) => { printJson(await (await api()).qmpPassthrough(a.name, a.json)); }),
+    handler: action(async (a) => { printJson(await (await monitor()).qmpPassthrough(a.name, a.json)); }),
   },
 ];
+
+/** `qkvm start`; also reached from main.ts's fast path. */
+export async function startCommand(a: { name: string; paused?: boolean; force?: boolean; incoming?: string; console?: boolean }): Promise<void> {
+  const { startGuest } = await start();
+  const t0 = Date.now();
+  const st = await startGuest(a.name, { paused: a.paused, force: a.force, incoming: a.incoming, onNote: note });
+  note(`guest "${a.name}" is ${st.state} (pid ${st.pid}) after ${((Date.now() - t0) / 1000).toFixed(2)} s`);
+  if (a.console) await attachConsole(a.name, {});
+}
 
 /** `qkvm list`; also reached from main.ts's fast path, so it imports only what it needs. */
 export async function listCommand(a: { all?: boolean; json?: boolean }): Promise<void> {
@@ -182,7 +191,7 @@ async function readSecret(prompt: string): Promise<string> {
 const DETACH = 0x1d;
 
 export async function attachConsole(name: string, opts: { until?: string; timeout?: number }): Promise<void> {
-  const { openConsole } = await api();
+  const { openConsole } = await consoleApi();
   const sock = await openConsole(name);
   const tty = process.stdin.isTTY && !opts.until;
   await new Promise<void>((resolve, reject) => {

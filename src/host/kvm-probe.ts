@@ -1,10 +1,11 @@
 // Decides `accel: auto`. /dev/kvm existing is not enough: on hosts with broken
 // nested virtualization a KVM guest hangs. So we boot a real (tiny) guest under
 // KVM with a short timeout, and cache the verdict per host and QEMU version.
-import { accessSync, constants, existsSync, readFileSync, readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, release, hostname } from 'node:os';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { withTempDir } from '../config/tempdir.js';
+import { release, hostname } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from '../config/lazy.js';
 import { home } from '../config/paths.js';
 import { writeFileAtomic } from '../config/atomic.js';
 
@@ -39,9 +40,9 @@ export function probeKernels(): string[] {
  * broken nested virtualization, real-mode code runs under KVM but Linux hangs.
  */
 export async function bootProbe(binary: string, accel: 'kvm' | 'tcg', timeoutMs: number, kernel?: string): Promise<{ ok: boolean; detail: string; ms: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'qkvm-probe-'));
-  const t0 = Date.now();
-  try {
+  // The directory (probe image, serial log) is removed however this ends.
+  return withTempDir('qkvm-probe-', async (dir) => {
+    const t0 = Date.now();
     const common = ['-machine', 'pc', '-accel', accel, '-nodefaults', '-display', 'none', '-no-reboot'];
     let args: string[];
     if (kernel) {
@@ -51,7 +52,7 @@ export async function bootProbe(binary: string, accel: 'kvm' | 'tcg', timeoutMs:
       writeFileSync(img, probeBootSector());
       args = [...common, '-m', '16', '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-drive', `file=${img},format=raw,if=ide`];
     }
-    const r = await execa(binary, args, { reject: false, timeout: timeoutMs, stdin: 'ignore' });
+    const r = await (await loadExeca()).execa(binary, args, { reject: false, timeout: timeoutMs, stdin: 'ignore' });
     const ms = Date.now() - t0;
     const what = kernel ? 'a Linux test guest' : 'a boot-sector test guest';
     if (r.timedOut) return { ok: false, detail: `${what} hung under ${accel} for ${timeoutMs} ms (broken nested virtualization?)`, ms };
@@ -64,9 +65,7 @@ export async function bootProbe(binary: string, accel: 'kvm' | 'tcg', timeoutMs:
     if (ran) return { ok: true, detail: `${what} booted under ${accel} in ${ms} ms`, ms };
     const err = (r.stderr || '').trim().split('\n').pop() || `exit code ${r.exitCode}`;
     return { ok: false, detail: `${what} failed under ${accel}: ${err}`, ms };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 function cpuHasVirtFlags(): boolean {

@@ -1,7 +1,7 @@
 // Runs the host commands of networking (ip, nft, dnsmasq, bridge) as argv
 // arrays, never through a shell, and reports each one so the user can see and
 // repeat exactly what qkvm did.
-import { execa } from 'execa';
+import { loadExeca } from '../config/lazy.js';
 import { QkvmError } from '../errors.js';
 
 /** Called with each command just before it runs (or instead of running it, in a dry run). */
@@ -36,7 +36,7 @@ export async function run(argv: string[], opts: RunOpts = {}): Promise<RunResult
   const [file, ...args] = argv;
   let r;
   try {
-    r = await execa(file, args, { reject: false, input: opts.input, stdin: opts.input === undefined ? 'ignore' : undefined, timeout: 30_000 });
+    r = await (await loadExeca()).execa(file, args, { reject: false, input: opts.input, stdin: opts.input === undefined ? 'ignore' : undefined, timeout: 30_000 });
   } catch (e) {
     throw new QkvmError('HOST', `cannot run ${file}`, { cause: e });
   }

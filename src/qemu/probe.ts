@@ -4,7 +4,7 @@
 // and size (an upgrade of the package changes the key).
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from '../config/lazy.js';
 import { writeFileAtomic } from '../config/atomic.js';
 import { home } from '../config/paths.js';
 import { QkvmError } from '../errors.js';
@@ -105,7 +105,7 @@ export const hasAccel = (p: Pick<QemuProbe, 'accels'>, name: string) => p.accels
 export const hasNetdev = (p: Pick<QemuProbe, 'netdevs'>, name: string) => p.netdevs.includes(name);
 
 async function ask(path: string, args: string[]): Promise<string> {
-  const r = await execa(path, args, { reject: false, timeout: 30_000, stdin: 'ignore', env: { LC_ALL: 'C' } });
+  const r = await (await loadExeca()).execa(path, args, { reject: false, timeout: 30_000, stdin: 'ignore', env: { LC_ALL: 'C' } });
   if (r.exitCode !== 0) {
     throw new QkvmError('QEMU', `${path} ${args.join(' ')} failed (exit ${r.exitCode ?? r.signal}): ${String(r.stderr).trim()}`);
   }

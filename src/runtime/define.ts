@@ -1,8 +1,8 @@
 // Definitions: create (the virt-install analogue), define, dumpconfig, edit, undefine.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { withTempDir } from '../config/tempdir.js';
 import { dirname, join, resolve } from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from '../config/lazy.js';
 import YAML from 'yaml';
 import { home, templatesDir } from '../config/paths.js';
 import { ensureDir } from '../config/atomic.js';
@@ -114,13 +114,13 @@ export async function undefineGuest(name: string, opts: { removeStorage?: boolea
 /** `qkvm edit`: $EDITOR on a copy; the definition changes only if the edited copy is valid. */
 export async function editGuest(name: string, editor = process.env.VISUAL || process.env.EDITOR || 'vi'): Promise<{ changed: boolean }> {
   const before = loadVmText(name);
-  const dir = mkdtempSync(join(tmpdir(), 'qkvm-edit-'));
-  const copy = join(dir, `${name}.yaml`);
-  writeFileSync(copy, before, { mode: 0o600 });
-  try {
+  // The copy lives in a private temporary directory removed however the edit ends.
+  return withTempDir('qkvm-edit-', async (dir) => {
+    const copy = join(dir, `${name}.yaml`);
+    writeFileSync(copy, before, { mode: 0o600 });
     // The editor is a command the user chose, possibly with flags: split it on spaces, no shell.
     const [cmd, ...args] = editor.trim().split(/\s+/);
-    const r = await execa(cmd, [...args, copy], { stdio: 'inherit', reject: false });
+    const r = await (await loadExeca()).execa(cmd, [...args, copy], { stdio: 'inherit', reject: false });
     if (r.exitCode === undefined) throw new QkvmError('HOST', `cannot run the editor "${editor}": ${r.shortMessage}`, { hint: 'set EDITOR or VISUAL to an editor that is installed' });
     if (r.exitCode !== 0) throw new QkvmError('INVALID', `the editor (${editor}) exited with ${r.exitCode}; the definition is unchanged`);
     const after = readFileSync(copy, 'utf8');
@@ -137,9 +137,7 @@ export async function editGuest(name: string, editor = process.env.VISUAL || pro
     await assertMacsUnique(spec);
     await withLock('vm', name, 'saving an edited definition', async () => { saveVm(YAML.parse(after), { overwrite: true, text: after }); });
     return { changed: true };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function setAutostart(name: string, enabled: boolean): Promise<void> {

@@ -2,7 +2,7 @@
 // and log under QKVM_RUN/NAME. It always starts with -S, so that qkvm can finish
 // setting it up over QMP before the first guest instruction runs.
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { execa } from 'execa';
+import { loadExeca } from '../config/lazy.js';
 import { loadVm } from '../config/store.js';
 import { run, scripts, qkvmRun } from '../config/paths.js';
 import { ensureDir, writeFileAtomic } from '../config/atomic.js';
@@ -94,7 +94,7 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
     const nics = await prepareGuestNetworking(name, spec, caps);
     writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));
     const cmd = commandFor(spec, caps, { nics, incoming: opts.incoming, autostart: !!opts.incoming && opts.incoming !== 'defer' && !opts.paused });
-    const r = await execa(cmd.binary, cmd.args, {
+    const r = await (await loadExeca()).execa(cmd.binary, cmd.args, {
       reject: false, stdin: 'ignore', timeout: 120_000,
       // The tap scripts QEMU runs find their per-tap files through QKVM_RUN.
       env: { QKVM_RUN: qkvmRun() },

@@ -4,7 +4,7 @@
 // vCPUs in and out up to maxcpus.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { execa } from 'execa';
+import { loadExeca } from '../config/lazy.js';
 import { smpOf, type VmSpec } from '../config/schema.js';
 import { QkvmError, invalid } from '../errors.js';
 import { QmpExecuteError, type QmpClient } from '../qmp/index.js';
@@ -110,7 +110,7 @@ export async function vcpuInfo(name: string): Promise<VcpuInfo[]> {
 
 /** Runs `taskset -pc LIST TID`: the command a person would type. */
 async function taskset(tid: number, list: string): Promise<void> {
-  const r = await execa('taskset', ['-pc', list, String(tid)], { reject: false });
+  const r = await (await loadExeca()).execa('taskset', ['-pc', list, String(tid)], { reject: false });
   if (r.exitCode !== 0) {
     if ((r as any).code === 'ENOENT') throw new QkvmError('HOST', 'taskset is missing', { hint: 'apt-get install util-linux' });
     throw new QkvmError('HOST', `taskset -pc ${list} ${tid} failed: ${String(r.stderr).trim()}`);

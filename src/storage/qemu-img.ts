@@ -1,6 +1,7 @@
 // qemu-img, run with argument arrays (never a shell). Every function returns
 // values or throws QkvmError; QEMU's image locks are the authority on "in use".
-import { execa, execaSync } from 'execa';
+import { spawnSync } from 'node:child_process';
+import { loadExeca } from '../config/lazy.js';
 import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseSize } from '../config/size.js';
@@ -67,7 +68,7 @@ function hostMissing(e: unknown): QkvmError {
 interface RunOpts { file: string; onStdout?: (chunk: string) => void; okCodes?: number[] }
 
 async function img(op: string, args: string[], o: RunOpts): Promise<{ stdout: string; stderr: string; exitCode: number }> {
-  const child = execa(QEMU_IMG, args, { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
+  const child = (await loadExeca()).execa(QEMU_IMG, args, { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
   if (o.onStdout) child.stdout?.on('data', (b: Buffer) => o.onStdout!(b.toString('utf8')));
   const r = await child;
   if (r.exitCode === undefined) throw hostMissing(r.cause ?? r.message);
@@ -77,10 +78,11 @@ async function img(op: string, args: string[], o: RunOpts): Promise<{ stdout: st
 }
 
 function imgSync(op: string, args: string[], o: RunOpts): { stdout: string; exitCode: number } {
-  const r = execaSync(QEMU_IMG, args, { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
-  if (r.exitCode === undefined) throw hostMissing(r.cause ?? r.message);
-  if (!(o.okCodes ?? [0]).includes(r.exitCode)) throw imgError(op, o.file, String(r.stderr), r.exitCode);
-  return { stdout: String(r.stdout), exitCode: r.exitCode };
+  // Synchronous callers (the start-time linked-clone check) cannot await execa's lazy import.
+  const r = spawnSync(QEMU_IMG, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8' });
+  if (r.error || r.status === null) throw hostMissing(r.error ?? new Error(`killed by ${r.signal}`));
+  if (!(o.okCodes ?? [0]).includes(r.status)) throw imgError(op, o.file, r.stderr, r.status);
+  return { stdout: r.stdout, exitCode: r.status };
 }
 
 function checkFormat(format: string | undefined, what = 'format'): ImageFormat | undefined {

@@ -39,3 +39,17 @@ describe('lazy command groups', () => {
     }
   });
 });
+
+describe('fast path for list and start', () => {
+  it('parses the plain forms and leaves everything else to yargs', async () => {
+    const { parseFast } = await import('../../src/cli/fast.js');
+    expect(parseFast(['list'])?.args).toEqual({});
+    expect(parseFast(['list', '--all', '--json'])?.args).toEqual({ all: true, json: true });
+    expect(parseFast(['start', 'web', '--paused'])?.args).toEqual({ name: 'web', paused: true });
+    expect(parseFast(['start', 'web', '--incoming', 'tcp:0:4444'])?.args).toEqual({ name: 'web', incoming: 'tcp:0:4444' });
+    expect(parseFast(['start', 'web', '--incoming=defer'])?.args).toEqual({ name: 'web', incoming: 'defer' });
+    for (const argv of [['list', '--help'], ['list', 'x'], ['start'], ['start', 'a', 'b'], ['start', 'web', '--bogus'], ['start', 'web', '-h'], ['start', 'web', '--incoming'], ['start', 'web', '--paused=yes'], ['info', 'web']]) {
+      expect(parseFast(argv), argv.join(' ')).toBeUndefined();
+    }
+  });
+});
