@@ -1,6 +1,5 @@
 // The yargs parser, built without running anything, so tests can parse argv.
 import yargs, { type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { loadCommands } from './commands.js';
 
 export async function buildParser(argv: string[]) {

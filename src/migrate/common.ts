@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { run } from '../config/paths.js';
 import type { VmSpec } from '../config/schema.js';
 import { QkvmError } from '../errors.js';
-import { guestStatus, isActive, startedSpec, type GuestStatus } from '../runtime/state.js';
+import { requireActive, startedSpec, type GuestStatus } from '../runtime/state.js';
 
 export function portableSpec(name: string): VmSpec {
   const s = startedSpec(name);
@@ -15,8 +15,7 @@ export function portableSpec(name: string): VmSpec {
 }
 
 export async function requireMigratable(name: string): Promise<GuestStatus> {
-  const st = await guestStatus(name);
-  if (!isActive(st.state) || !st.pid) throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`, { hint: `start it with \`qkvm start ${name}\`` });
+  const st = await requireActive(name);
   if (st.state === 'incoming') throw new QkvmError('STATE', `guest "${name}" is itself waiting for an incoming migration`);
   if (st.state === 'starting' || st.state === 'shutting down') throw new QkvmError('STATE', `guest "${name}" is ${st.state}`);
   return st;

@@ -4,11 +4,10 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { run } from '../config/paths.js';
 import { QkvmError } from '../errors.js';
-import { guestStatus, isActive, startedSpec } from './state.js';
+import { requireActive, startedSpec } from './state.js';
 
 export async function openConsole(name: string, opts: { timeoutMs?: number } = {}): Promise<net.Socket> {
-  const st = await guestStatus(name, { query: false });
-  if (!isActive(st.state)) throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`, { hint: `\`qkvm start ${name} --console\`` });
+  await requireActive(name, { query: false, hint: `\`qkvm start ${name} --console\`` });
   const spec = startedSpec(name);
   if (spec && !spec.serial) throw new QkvmError('STATE', `guest "${name}" has no serial console (serial: false in its definition)`);
   return new Promise((resolve, reject) => {

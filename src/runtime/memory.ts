@@ -4,7 +4,7 @@
 import { parseSize, formatSize } from '../config/size.js';
 import { QkvmError, invalid } from '../errors.js';
 import { QmpExecuteError, QmpTimeoutError, type QmpClient } from '../qmp/index.js';
-import { guestStatus, isActive, startedSpec } from './state.js';
+import { requireActive, startedSpec } from './state.js';
 import { withQmp } from './qmp.js';
 
 /** The balloon's QOM path: the builder gives the device the id balloon0. */
@@ -37,8 +37,7 @@ export interface MemStats {
 }
 
 async function runningSpec(name: string) {
-  const st = await guestStatus(name, { query: false });
-  if (!isActive(st.state)) throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`, { hint: `start it with \`qkvm start ${name}\`` });
+  await requireActive(name, { query: false });
   const spec = startedSpec(name);
   if (!spec) throw new QkvmError('STATE', `guest "${name}": its started definition (spec.json) is missing`);
   if (!spec.balloon) {

@@ -1,18 +1,13 @@
 // Passthroughs for learners and for whatever qkvm does not wrap: HMP and raw QMP.
 import { withQmp } from './qmp.js';
 import { invalid } from '../errors.js';
-import { guestStatus, isActive } from './state.js';
-import { QkvmError } from '../errors.js';
+import { requireActive } from './state.js';
 
-async function requireActive(name: string) {
-  const st = await guestStatus(name, { query: false });
-  if (!isActive(st.state)) throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`);
-}
 
 /** `qkvm monitor NAME 'info balloon'`: an HMP command through QMP's human-monitor-command. */
 export async function hmp(name: string, command: string): Promise<string> {
   if (!command.trim()) throw invalid('monitor: the HMP command is empty', "for example: qkvm monitor NAME 'info status'");
-  await requireActive(name);
+  await requireActive(name, { query: false });
   return withQmp(name, (qmp) => qmp.hmp(command, { timeoutMs: 60_000 }));
 }
 
@@ -26,13 +21,13 @@ export async function qmpPassthrough(name: string, json: string): Promise<unknow
   }
   if (!msg || typeof msg.execute !== 'string') throw invalid(`qmp: the message needs an "execute" member: ${json}`);
   if (msg.execute === 'qmp_capabilities') throw invalid('qmp: qkvm negotiates capabilities itself; send the command you want');
-  await requireActive(name);
+  await requireActive(name, { query: false });
   return withQmp(name, (qmp) => qmp.execute(msg.execute, msg.arguments ?? {}, { timeoutMs: 60_000 }));
 }
 
 /** The VNC address, and optionally a new password (set over QMP, never on a command line). */
 export async function vnc(name: string, opts: { password?: string } = {}): Promise<{ address?: string; display?: number; enabled: boolean; auth?: string }> {
-  await requireActive(name);
+  await requireActive(name, { query: false });
   return withQmp(name, async (qmp) => {
     if (opts.password !== undefined) {
       if (!opts.password || opts.password.length > 8) {

@@ -10,6 +10,7 @@ import type { VmSpec } from '../config/schema.js';
 import { acquireLock } from '../config/lock.js';
 import { stateSocket } from './qmp.js';
 import { QmpClient } from '../qmp/index.js';
+import { QkvmError } from '../errors.js';
 
 export type GuestState = 'running' | 'paused' | 'shut off' | 'crashed' | 'starting' | 'incoming' | 'shutting down';
 
@@ -152,6 +153,18 @@ export async function guestStatus(name: string, opts: { query?: boolean } = {}):
 }
 
 export const isActive = (s: GuestState) => s !== 'shut off' && s !== 'crashed';
+
+/**
+ * The status of a guest that has a live QEMU, or a STATE error that says so and
+ * what to do. `query: false` skips QMP when only liveness matters.
+ */
+export async function requireActive(name: string, opts: { query?: boolean; hint?: string } = {}): Promise<GuestStatus & { pid: number }> {
+  const st = await guestStatus(name, { query: opts.query });
+  if (!isActive(st.state) || !st.pid) {
+    throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`, { hint: opts.hint ?? `start it with \`qkvm start ${name}\`` });
+  }
+  return st as GuestStatus & { pid: number };
+}
 
 /** Waits until pid is gone or a zombie (PID 1 reaps late here: never kill -0). */
 export async function waitGone(pid: number | undefined, timeoutMs: number): Promise<boolean> {

@@ -3,20 +3,13 @@
 import { QkvmError } from '../errors.js';
 import { QmpTimeoutError } from '../qmp/index.js';
 import { acquireLock } from '../config/lock.js';
-import { cleanupRunDir, guestStatus, isActive, qemuPid, waitGone, type GuestStatus } from './state.js';
+import { cleanupRunDir, guestStatus, isActive, qemuPid, requireActive, waitGone } from './state.js';
 import { connectQmp } from './qmp.js';
 import { rmSync } from 'node:fs';
 import { runFiles } from './state.js';
 
 export type StopStep = 'powerdown' | 'quit' | 'SIGTERM' | 'SIGKILL';
 
-async function requireActive(name: string): Promise<GuestStatus> {
-  const st = await guestStatus(name);
-  if (!isActive(st.state)) {
-    throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`, { hint: `start it with \`qkvm start ${name}\`` });
-  }
-  return st;
-}
 
 async function quitOverQmp(name: string): Promise<void> {
   try {

@@ -9,7 +9,7 @@ import { smpOf, type VmSpec } from '../config/schema.js';
 import { QkvmError, invalid } from '../errors.js';
 import { QmpExecuteError, type QmpClient } from '../qmp/index.js';
 import { CLK_TCK, readStat } from './proc.js';
-import { guestStatus, isActive, qemuPid, startedSpec } from './state.js';
+import { guestStatus, isActive, qemuPid, requireActive, startedSpec } from './state.js';
 import { withQmp } from './qmp.js';
 import { knownGuests } from './info.js';
 import { updateDefinition } from './define.js';
@@ -82,9 +82,7 @@ export function threadAffinity(pid: number, tid: number): string | undefined {
 }
 
 async function activePid(name: string): Promise<number> {
-  const st = await guestStatus(name, { query: false });
-  if (!isActive(st.state) || !st.pid) throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`, { hint: `start it with \`qkvm start ${name}\`` });
-  return st.pid;
+  return (await requireActive(name, { query: false })).pid;
 }
 
 export function describeVcpus(pid: number, cpus: CpuFast[]): VcpuInfo[] {
