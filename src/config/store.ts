@@ -67,3 +67,21 @@ export function removeVmFile(name: string): void {
   try { unlinkSync(home.vmFile(name)); } catch { /* already gone */ }
   try { unlinkSync(home.snapshotsFile(name)); } catch { /* none */ }
 }
+
+/**
+ * Replaces some top-level fields of a stored definition, keeping the rest of
+ * the file as the user wrote it (comments, order, omitted defaults). The caller
+ * holds the guest's lock.
+ */
+export function rewriteDefinition(name: string, changes: Partial<VmSpecInput>): VmSpec {
+  const file = home.vmFile(name);
+  const doc = YAML.parseDocument(loadVmText(name));
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) doc.delete(key);
+    else doc.set(key, doc.createNode(value));
+  }
+  const text = doc.toString({ lineWidth: 0 });
+  const spec = parseVmYaml(text, file);
+  writeFileAtomic(file, text);
+  return spec;
+}

@@ -4,7 +4,7 @@
 // the reverse, and waits for the guest to release the card (DEVICE_DELETED).
 import { writeFileSync } from 'node:fs';
 import { scripts } from '../config/paths.js';
-import { loadVm, saveVm } from '../config/store.js';
+import { loadVm, rewriteDefinition } from '../config/store.js';
 import type { Nic, VmSpec } from '../config/schema.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import { withQmp } from '../runtime/qmp.js';
@@ -85,7 +85,7 @@ export async function attachInterface(name: string, opts: AttachOpts): Promise<A
       result = { ...result, id, tap, live: true };
     }
     if (opts.persist) {
-      saveVm({ ...persisted, nics: [...persisted.nics, nic] }, { overwrite: true });
+      rewriteDefinition(name, { nics: [...persisted.nics, nic] });
       result.persisted = true;
     }
     return result;
@@ -134,7 +134,7 @@ export async function detachInterface(name: string, opts: DetachOpts): Promise<{
       if (i >= 0) {
         // The NICs after it move down one index: keep their MACs by writing them out.
         const nics = spec.nics.map((n, k) => ({ ...n, mac: nicMac(spec, k) })).filter((_, k) => k !== i);
-        saveVm({ ...spec, nics }, { overwrite: true });
+        rewriteDefinition(name, { nics });
         persisted = true;
       } else if (!live) {
         throw notFound(`guest "${name}" has no NIC with MAC ${mac} in its definition`);

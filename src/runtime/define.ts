@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { home, templatesDir } from '../config/paths.js';
 import { ensureDir } from '../config/atomic.js';
 import { parseVmSpec, validateName, type VmSpec, type VmSpecInput } from '../config/schema.js';
-import { dumpVmYaml, loadVm, loadVmText, parseVmYaml, removeVmFile, saveVm, vmExists } from '../config/store.js';
+import { loadVm, loadVmText, parseVmYaml, removeVmFile, rewriteDefinition, saveVm, vmExists } from '../config/store.js';
 import { withLock } from '../config/lock.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import { guestStatus, isActive } from './state.js';
@@ -154,8 +154,15 @@ export async function setAutostart(name: string, enabled: boolean): Promise<void
 /** Edits a definition programmatically (keeping its comments): used by --persist and setvcpus. */
 export async function updateDefinition(name: string, change: (spec: VmSpecInput) => VmSpecInput | void): Promise<VmSpec> {
   return withLock('vm', name, 'updating the definition', async () => {
-    const input = YAML.parse(loadVmText(name)) as VmSpecInput;
-    const next = change(input) ?? input;
-    return saveVm(next, { overwrite: true, text: dumpVmYaml(next) });
+    const before = YAML.parse(loadVmText(name)) as VmSpecInput;
+    const draft = structuredClone(before);
+    const after = change(draft) ?? draft;
+    // Only the fields that changed are rewritten, so comments elsewhere survive.
+    const changed: Record<string, unknown> = {};
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      const a = (before as any)[key], b = (after as any)[key];
+      if (JSON.stringify(a) !== JSON.stringify(b)) changed[key] = b;
+    }
+    return rewriteDefinition(name, changed as Partial<VmSpecInput>);
   }, 10_000);
 }

@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../config/atomic.js';
 import { withLock } from '../config/lock.js';
 import { run } from '../config/paths.js';
 import type { Disk, VmSpec } from '../config/schema.js';
-import { loadVm, saveVm } from '../config/store.js';
+import { loadVm, rewriteDefinition } from '../config/store.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import type { QmpClient } from '../qmp/client.js';
 import { TARGET_PREFIX, assignTargets, fileNodeName, formatNodeName } from '../qemu/devices/block.js';
@@ -79,7 +79,7 @@ function persistAttach(spec: VmSpec, disk: Disk): void {
   }
   // Pin every target, so adding a disk never renames the ones before it.
   const targets = assignTargets(spec.disks);
-  saveVm({ ...spec, disks: [...spec.disks.map((d, i) => ({ ...d, target: targets[i] })), disk] }, { overwrite: true });
+  rewriteDefinition(spec.name, { disks: [...spec.disks.map((d, i) => ({ ...d, target: targets[i] })), disk] });
 }
 
 export async function attachDisk(name: string, source: string, o: AttachOptions = {}): Promise<AttachResult> {
@@ -173,7 +173,7 @@ export async function detachDisk(name: string, target: string, o: { persist?: bo
     }
     const persist = !running || !!o.persist;
     if (persist && inDef >= 0) {
-      saveVm({ ...spec, disks: spec.disks.map((d, i) => ({ ...d, target: targets[i] })).filter((d) => d.target !== target) }, { overwrite: true });
+      rewriteDefinition(name, { disks: spec.disks.map((d, i) => ({ ...d, target: targets[i] })).filter((d) => d.target !== target) });
     }
     return { target, live: running, persisted: persist && inDef >= 0 };
   });

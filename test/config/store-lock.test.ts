@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { loadVm, saveVm, listVmNames, removeVmFile } from '../../src/config/store.js';
+import { loadVm, saveVm, listVmNames, removeVmFile, rewriteDefinition } from '../../src/config/store.js';
 import { acquireLock } from '../../src/config/lock.js';
 
 let home: string;
@@ -37,6 +37,19 @@ describe('store', () => {
     expect(() => loadVm('b')).toThrow(/does not match the file name/);
     writeFileSync(join(home, 'vms', 'b.yaml'), 'name: [b\n');
     expect(() => loadVm('b')).toThrow(/not valid YAML/);
+  });
+
+  it('rewrites changed fields only, keeping the comments of the rest', () => {
+    const text = '# my web server\nname: w\nmemory: 1G # plenty\ndisks: []\n';
+    saveVm({ name: 'w' });
+    writeFileSync(join(home, 'vms', 'w.yaml'), text);
+    rewriteDefinition('w', { disks: [{ file: 'w.qcow2' }] });
+    const after = readFileSync(join(home, 'vms', 'w.yaml'), 'utf8');
+    expect(after).toContain('# my web server');
+    expect(after).toContain('memory: 1G # plenty');
+    expect(loadVm('w').disks[0].file).toBe('w.qcow2');
+    expect(() => rewriteDefinition('w', { memory: 'lots' })).toThrow(/memory = "lots"/);
+    expect(readFileSync(join(home, 'vms', 'w.yaml'), 'utf8')).toBe(after);
   });
 
   it('rejects a bad name before touching the disk', () => {
