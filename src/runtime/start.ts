@@ -10,7 +10,7 @@ import { acquireLock } from '../config/lock.js';
 import type { VmSpec } from '../config/schema.js';
 import { buildCommand } from '../qemu/builder.js';
 import type { HostCaps } from '../qemu/caps.js';
-import { QkvmError } from '../errors.js';
+import { QkvmError, invalid } from '../errors.js';
 import { processStartTime } from './proc.js';
 import { resolveCaps } from './caps.js';
 import { cleanupRunDir, guestStatus, isActive, qemuPid, runFiles, waitGone, type GuestStatus } from './state.js';
@@ -70,7 +70,14 @@ function qemuError(stderr: string, name: string): string {
   return text || 'QEMU exited without a message';
 }
 
+/** tcp:HOST:PORT, unix:PATH or defer. QEMU runs exec: URIs through /bin/sh, so users cannot give one. */
+export function validateIncoming(uri: string): string {
+  if (/^tcp:[A-Za-z0-9.:\[\]-]*:\d{1,5}$/.test(uri) || /^unix:\/[^\0]+$/.test(uri) || uri === 'defer') return uri;
+  throw invalid(`--incoming: unsupported migration address "${uri}"`, 'use tcp:ADDR:PORT (e.g. tcp:0.0.0.0:4444), unix:/path or defer');
+}
+
 export async function startGuest(name: string, opts: StartOptions = {}): Promise<GuestStatus> {
+  if (opts.incoming !== undefined) validateIncoming(opts.incoming);
   const spec = opts.spec ?? loadVm(name);
   const lock = await acquireLock('vm', name, 'starting the guest');
   // Set once anything outside the run directory may exist (taps, tap files, QEMU): undo it all on failure.

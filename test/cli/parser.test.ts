@@ -53,3 +53,13 @@ describe('fast path for list and start', () => {
     }
   });
 });
+
+describe('start --incoming', () => {
+  it('takes tcp:, unix: and defer, and refuses what QEMU would hand to a shell', async () => {
+    const { validateIncoming } = await import('../../src/runtime/start.js');
+    for (const ok of ['tcp:0.0.0.0:4444', 'tcp::4444', 'tcp:[::1]:4444', 'unix:/run/mig.sock', 'defer']) expect(validateIncoming(ok)).toBe(ok);
+    for (const bad of ['exec:cat /etc/passwd', 'tcp:host:port', 'tcp:1.2.3.4:4444;reboot', 'fd:3', 'rdma:1.2.3.4:5', '']) {
+      expect(() => validateIncoming(bad), bad).toThrow(/unsupported migration address/);
+    }
+  });
+});

@@ -205,7 +205,9 @@ describe.skipIf(skipAll)('the builder\'s command lines start QEMU 7.2', () => {
     it(`template ${tpl} boots the demo guest to its READY marker`, async (t) => {
       const demoInitrd = kernel && path.join(path.dirname(kernel), 'initrd.img');
       if (!kernel || !demoInitrd || !existsSync(demoInitrd)) {
-        console.warn(`${tpl} boot: skipped, no demo guest (${kernelMissing || 'no initrd.img beside the kernel'})`);
+        const why = `no demo guest (${kernelMissing || 'no initrd.img beside the kernel'})`;
+        if (IN_CI) throw new Error(`${tpl} boot: ${why}`);
+        console.warn(`${tpl} boot: skipped, ${why}`);
         t.skip();
       }
       const c = templateCases().find((x) => x.label === `template ${tpl}`)!;
@@ -234,6 +236,7 @@ describe.skipIf(skipAll)('the builder\'s command lines start QEMU 7.2', () => {
   for (const c of [...templateCases(), ...fixtureCases()]) {
     it(c.label, async (t) => {
       if (c.spec.kernel && !kernel) {
+        if (IN_CI) throw new Error(`${c.label}: it boots a kernel and none is available (${kernelMissing})`);
         console.warn(`${c.label}: skipped, it boots a kernel and none is available (${kernelMissing})`);
         t.skip();
       }
