@@ -39,6 +39,15 @@ describe.skipIf(why !== '' && !IN_CI)('isolated network', () => {
     expect(addrs).not.toMatch(/\d+\.\d+\.\d+\.\d+/);
   });
 
+  it('starting a running network again is harmless', async () => {
+    const before = await lab.links();
+    const r = await lab.qkvm(['net', 'start', 'iso']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await lab.links()).toEqual(before);
+    const ports = (await lab.sh('ls /sys/class/net/qkbr-iso/brif')).stdout.trim().split('\n');
+    expect(ports).toHaveLength(2);
+  });
+
   it('refuses net stop while guests are attached', async () => {
     const r = await lab.qkvm(['net', 'stop', 'iso'], { reject: false });
     expect(r.code).not.toBe(0);
@@ -52,5 +61,18 @@ describe.skipIf(why !== '' && !IN_CI)('isolated network', () => {
     await lab.qkvm(['net', 'stop', 'iso']);
     expect((await lab.links()).filter((l) => l.startsWith('qk'))).toEqual([]);
     expect(await lab.nftTables()).not.toMatch(/qkvm_/);
+  });
+
+  it('marks a network for autostart, then undefines it', async () => {
+    expect((await lab.qkvm(['net', 'autostart', 'iso'])).code).toBe(0);
+    const listed = JSON.parse((await lab.qkvm(['net', 'list', '--json'])).stdout);
+    expect(listed.find((n: { name: string }) => n.name === 'iso')).toMatchObject({ autostart: true, active: false });
+    expect((await lab.qkvm(['net', 'autostart', 'iso', '--disable'])).code).toBe(0);
+    expect(JSON.parse((await lab.qkvm(['net', 'list', '--json'])).stdout).find((n: { name: string }) => n.name === 'iso').autostart).toBe(false);
+    expect((await lab.qkvm(['net', 'undefine', 'iso'])).code).toBe(0);
+    expect(JSON.parse((await lab.qkvm(['net', 'list', '--json'])).stdout).map((n: { name: string }) => n.name)).not.toContain('iso');
+    const again = await lab.qkvm(['net', 'start', 'iso'], { reject: false });
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/iso/);
   });
 });
