@@ -33,9 +33,9 @@ describe.skipIf(why !== '' && !IN_CI)('nat and routed networks', () => {
     expect(ifaddr).toEqual([expect.objectContaining({ nic: 'net0', network: 'default', address: addr, source: 'lease' })]);
     expect((await lab.qkvm(['domifaddr', 'natg'])).stdout).toContain(`${addr}/24`);
 
-    // The demo guest's udhcpc script skips the lease's router when any route exists
-    // (busybox `ip route show default` lists every route), so add it the same way here.
-    await g.run('ip route | grep -q ^default || ip route add default via 192.168.122.1');
+    // The default route must come from the DHCP lease (dnsmasq's router option), not from the test.
+    const route = await g.run('ip route | grep ^default');
+    expect(route.out).toMatch(/default via 192\.168\.122\.1/);
     const r = await g.run(`echo | nc -w 10 ${far.address} ${far.port}`);
     expect(r.out).toContain('SEEN-FROM 10.200.0.1');
     expect(await lab.nftTables()).toMatch(/table ip qkvm_default/);
