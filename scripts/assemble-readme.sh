@@ -3,7 +3,7 @@
 # area's documentation lives beside the others without merge fights.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-order=(00-intro lifecycle definition explain demo-guest networking storage memory-cpu-migration qmp benchmarks)
+order=(00-intro lifecycle definition explain demo-guest networking storage memory-cpu-migration qmp benchmarks design-notes)
 {
   for part in "${order[@]}"; do
     f=docs/readme/$part.md
