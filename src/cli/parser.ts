@@ -10,7 +10,7 @@ export async function buildParser(argv: string[]) {
     .demandCommand(1, 'name a command; `qkvm --help` lists them')
     .recommendCommands()
     .parserConfiguration({ 'populate--': true })
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : null)
     .epilog('Most commands follow virsh: `qkvm list`, `qkvm start NAME`, `qkvm console NAME`. See README.md.')
     .fail((msg, err, y) => {
       if (err) throw err;
