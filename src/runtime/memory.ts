@@ -61,6 +61,8 @@ export function parseBalloonTarget(size: string | number, memoryBytes: number): 
 
 /** Sets the balloon target and waits (up to timeoutMs) until the guest's driver has reached it. */
 export async function setBalloon(name: string, size: string | number, opts: { timeoutMs?: number; onChange?: (actualBytes: number) => void } = {}): Promise<BalloonResult> {
+  // The size's syntax is checked before anything else; its range needs the guest's memory.
+  parseSize(size, 'balloon size', 'M');
   const spec = await runningSpec(name);
   const target = parseBalloonTarget(size, parseSize(spec.memory, 'memory', 'M'));
   const timeoutMs = opts.timeoutMs ?? 30_000;
