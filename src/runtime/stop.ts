@@ -40,13 +40,22 @@ export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): P
     const st = await requireActive(name);
     const timeoutMs = opts.timeoutMs ?? 60_000;
     step('powerdown');
-    const qmp = await connectQmp(name);
     let exited = false;
     try {
-      await qmp.execute('system_powerdown', {}, { timeoutMs: 5000 });
-      exited = await waitGone(st.pid, timeoutMs);
-    } finally {
-      await qmp.close().catch(() => undefined);
+      const qmp = await connectQmp(name, { timeoutMs: 5000 });
+      try {
+        await qmp.execute('system_powerdown', {}, { timeoutMs: 5000 });
+        exited = await waitGone(st.pid, timeoutMs);
+      } finally {
+        await qmp.close().catch(() => undefined);
+      }
+    } catch (e) {
+      // A QEMU that does not answer QMP (hung, or stopped) can still be stopped by signals.
+      if (!opts.force) {
+        throw new QkvmError('STATE', `guest "${name}": cannot press its power button: ${(e as Error).message}`, {
+          hint: 'use --force to stop QEMU anyway (quit, then SIGTERM, then SIGKILL), or `qkvm destroy`', cause: e,
+        });
+      }
     }
     if (!exited) {
       if (!opts.force) {
@@ -56,7 +65,8 @@ export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): P
             : 'the guest may ignore ACPI; use --force to stop QEMU (quit, then SIGTERM, then SIGKILL)',
         });
       }
-      exited = await escalate(name, st.pid!, step);
+      exited = await escalate(name, st.pid, step);
+      if (!exited) throw new QkvmError('TIMEOUT', `guest "${name}": QEMU (pid ${st.pid}) survived SIGKILL`, { hint: 'it may be stuck in the kernel (D state); see /proc/' + st.pid + '/stack' });
     }
     await cleanupRunDir(name);
     return { steps };

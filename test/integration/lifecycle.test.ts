@@ -142,6 +142,22 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
     expect(qemuPids(run)).toHaveLength(0);
   });
 
+  it('forces a QEMU that does not answer at all: quit, then SIGTERM, then SIGKILL', async () => {
+    expect((await qkvm('start', 'life', '--paused')).exitCode).toBe(0);
+    const [pid] = qemuPids(run);
+    // A stopped process answers nothing and ignores SIGTERM until it runs again; SIGKILL still ends it.
+    process.kill(pid, 'SIGSTOP');
+    const soft = await qkvm('shutdown', 'life', '--timeout', '1');
+    expect(soft.exitCode).toBe(1);
+    expect(soft.stderr).toMatch(/use --force/);
+    const hard = await qkvm('shutdown', 'life', '--timeout', '1', '--force');
+    expect(hard.exitCode, hard.stderr).toBe(0);
+    expect(hard.stderr).toMatch(/escalating: quit[\s\S]*escalating: SIGTERM[\s\S]*escalating: SIGKILL/);
+    expect(hard.stderr).toMatch(/powerdown -> quit -> SIGTERM -> SIGKILL/);
+    expect(qemuPids(run)).toHaveLength(0);
+    expect((await qkvm('domstate', 'life')).stdout.trim()).toBe('shut off');
+  });
+
   it('destroys a running guest', async () => {
     serial = await boot('life');
     serial.close();
