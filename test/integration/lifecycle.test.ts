@@ -84,6 +84,29 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
     expect((await qkvm('console', 'life', '--replay')).stdout).toContain('QKVM-DEMO-READY');
   });
 
+  it('is interactive on a terminal, and Ctrl-] detaches', async () => {
+    // script(1) gives the console a real pseudo-terminal, as a person's shell would.
+    const p = spawn('script', ['-qfec', `node ${CLI} console life`, '/dev/null'], { env: { ...process.env, QKVM_HOME: home, QKVM_RUN: run } });
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((r) => p.on('exit', r));
+    const until = async (re: RegExp) => {
+      const deadline = Date.now() + 30_000;
+      while (!re.test(out)) {
+        if (Date.now() > deadline) throw new Error(`no ${re} on the terminal:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await until(/Escape character is \^\]/);
+    p.stdin.write('echo TTY-$((6*7))\r'); // raw mode: Enter is a carriage return
+    await until(/TTY-42/);
+    p.stdin.write('\x1d');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/detached/);
+    // Detaching leaves the guest running, and the console free for the next client.
+    expect((await qkvm('domstate', 'life')).stdout.trim()).toBe('running');
+  });
+
   it('passes HMP and QMP commands through', async () => {
     expect((await qkvm('monitor', 'life', 'info', 'status')).stdout).toMatch(/VM status: running/);
     const q = await qkvm('qmp', 'life', '{"execute":"query-status"}');
