@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The qkvm command line: thin commands over the API in src/api.ts.
 import { fastPath } from './fast.js';
 
