@@ -1,8 +1,21 @@
+#!/usr/bin/env node
 // The qkvm command line: thin commands over the API in src/api.ts.
-import { fastPath } from './fast.js';
+//
+// Two ways in, both for start-up time on Node 20, where loading ~150 ES modules
+// costs more than most commands' own work: a plain `qkvm list` runs from a
+// handful of small modules; everything else runs from one bundled file
+// (cli.bundle.js, made by scripts/bundle-cli.mjs), or from the modules
+// themselves when there is no bundle (a tsc-only build).
+import { existsSync } from 'node:fs';
+import { action } from './action.js';
+import { parseFast } from './fast.js';
 
 const argv = process.argv.slice(2);
-if (!(await fastPath(argv))) {
-  const { buildParser } = await import('./parser.js');
-  await (await buildParser(argv)).parseAsync();
+const fast = parseFast(argv);
+if (fast && argv[0] === 'list') {
+  await action(fast.cmd.run)(fast.args);
+} else {
+  const bundle = new URL('./cli.bundle.js', import.meta.url);
+  const cli: typeof import('./cli.js') = await import(existsSync(bundle) ? bundle.href : './cli.js');
+  await cli.runCli(argv);
 }
