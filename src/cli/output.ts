@@ -14,6 +14,13 @@ export function keyValues(pairs: [string, string | number | undefined | null][])
   return pairs.filter(([, v]) => v !== undefined && v !== null).map(([k, v]) => `${(k + ':').padEnd(width)} ${v}`).join('\n');
 }
 
+/** Memory as people read it: 512 MiB, 2 GiB, 1.5 GiB. */
+export function fmtBytes(n?: number): string | undefined {
+  if (n === undefined) return undefined;
+  const mib = n / 1024 ** 2;
+  return mib >= 1024 ? `${(mib / 1024).toFixed(mib % 1024 ? 1 : 0)} GiB` : `${Math.round(mib)} MiB`;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

@@ -2,7 +2,7 @@
 // API lazily so that `qkvm --help` and `qkvm list` start fast.
 import type { Argv, CommandModule } from 'yargs';
 import { action } from './action.js';
-import { keyValues, note, print, printJson, table } from './output.js';
+import { fmtBytes, keyValues, note, print, printJson } from './output.js';
 import { QkvmError, invalid } from '../errors.js';
 
 // Each handler loads just the runtime module it needs: the whole API costs ~200 ms to import.
@@ -16,11 +16,6 @@ const consoleApi = () => import('../runtime/console.js');
 const name = (y: Argv) => y.positional('name', { type: 'string', demandOption: true, describe: 'guest name' });
 const json = (y: Argv) => y.option('json', { type: 'boolean', default: false, describe: 'print JSON' });
 
-const fmtBytes = (n?: number) => {
-  if (n === undefined) return undefined;
-  const mib = n / 1024 ** 2;
-  return mib >= 1024 ? `${(mib / 1024).toFixed(mib % 1024 ? 1 : 0)} GiB` : `${Math.round(mib)} MiB`;
-};
 const fmtUptime = (s?: number) => {
   if (s === undefined) return undefined;
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
@@ -33,7 +28,7 @@ export const vmCommands: CommandModule<any, any>[] = [
     describe: 'List running guests (--all: every defined guest)',
     builder: (y) => json(y.option('all', { type: 'boolean', default: false, describe: 'include guests that are shut off' })
       .example('qkvm list --all', 'every guest and its state')),
-    handler: action((a: any) => listCommand(a)),
+    handler: action(async (a: any) => (await import('./list.js')).listCommand(a)),
   },
   {
     command: 'info <name>',
@@ -154,21 +149,6 @@ export async function startCommand(a: { name: string; paused?: boolean; force?: 
   const st = await startGuest(a.name, { paused: a.paused, force: a.force, incoming: a.incoming, onNote: note });
   note(`guest "${a.name}" is ${st.state} (pid ${st.pid}) after ${((Date.now() - t0) / 1000).toFixed(2)} s`);
   if (a.console) await attachConsole(a.name, {});
-}
-
-/** `qkvm list`; also reached from main.ts's fast path, so it imports only what it needs. */
-export async function listCommand(a: { all?: boolean; json?: boolean }): Promise<void> {
-  const { listGuests } = await import('../runtime/info.js');
-  const rows = await listGuests({ all: a.all });
-  if (a.json) return printJson(rows);
-  print(table(rows, [
-    { header: 'Name', get: (r) => r.name },
-    { header: 'State', get: (r) => r.state + (r.reason && r.state === 'crashed' ? ` (${r.reason})` : '') },
-    { header: 'PID', get: (r) => r.pid, align: 'right' },
-    { header: 'Memory', get: (r) => fmtBytes(r.memoryBytes), align: 'right' },
-    { header: 'vCPUs', get: (r) => r.vcpus, align: 'right' },
-    { header: 'Autostart', get: (r) => (r.autostart ? 'yes' : 'no') },
-  ]));
 }
 
 function simple(cmd: string, describe: string, run: (name: string) => Promise<void>): CommandModule<any, any> {
