@@ -6,8 +6,8 @@ import { benchLifecycle } from './lifecycle.js';
 const only = process.argv.slice(2);
 const benches: [string, () => Promise<BenchResult>][] = [
   ['lifecycle', () => benchLifecycle()],
-  ['migrate', async () => (await import('./migrate.js' as string)).benchMigrate()],
-  ['net', async () => (await import('./net-throughput.js' as string)).benchNetThroughput()],
+  ['migrate', async () => (await import('./migrate.js')).benchMigrate()],
+  ['net', async () => (await import('./net-throughput.js')).benchNetThroughput()],
 ];
 
 const results: BenchResult[] = [];

@@ -7,12 +7,13 @@
 // (cli.bundle.js, made by scripts/bundle-cli.mjs), or from the modules
 // themselves when there is no bundle (a tsc-only build).
 import { existsSync } from 'node:fs';
+import { action } from './action.js';
+import { parseFast } from './fast.js';
 
 const argv = process.argv.slice(2);
-const LIST_FLAGS = ['--all', '--json'];
-if (argv[0] === 'list' && argv.slice(1).every((a) => LIST_FLAGS.includes(a))) {
-  const [{ action }, { listCommand }] = await Promise.all([import('./action.js'), import('./list.js')]);
-  await action(listCommand)({ all: argv.includes('--all'), json: argv.includes('--json') });
+const fast = parseFast(argv);
+if (fast && argv[0] === 'list') {
+  await action(fast.cmd.run)(fast.args);
 } else {
   const bundle = new URL('./cli.bundle.js', import.meta.url);
   const cli: typeof import('./cli.js') = await import(existsSync(bundle) ? bundle.href : './cli.js');

@@ -57,13 +57,15 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
     await assertMacsUnique(spec);
     const created: string[] = [];
     const { createImage } = await import('../storage/qemu-img.js');
+    const { formatOf } = await import('../qemu/devices/block.js');
     const { resolveDiskPath } = await import('../storage/resolve.js');
     for (const [i, size] of Object.entries(opts.diskSizes ?? {})) {
       const d = spec.disks[Number(i)];
       const path = resolveDiskPath(d.file);
       if (existsSync(path)) continue;
       ensureDir(dirname(path));
-      await createImage({ file: path, format: d.format ?? (path.endsWith('.qcow2') ? 'qcow2' : 'raw'), size } as any);
+      // The same format rule the builder uses, so the image matches the command line.
+      await createImage({ file: path, format: formatOf(d), size });
       created.push(path);
     }
     saveVm(input, { overwrite: opts.overwrite });

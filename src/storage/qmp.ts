@@ -3,12 +3,12 @@ import { QkvmError } from '../errors.js';
 import type { QmpClient } from '../qmp/client.js';
 import { QmpExecuteError } from '../qmp/errors.js';
 import { withQmp } from '../runtime/qmp.js';
-import { guestStatus } from '../runtime/state.js';
-import { guestPid, inUseHint } from './guests.js';
+import { guestStatus, requireActive } from '../runtime/state.js';
+import { inUseHint } from './guests.js';
 
 /** Opens the guest's QMP socket, runs fn, closes. QEMU takes one client per socket. */
 export async function withGuestQmp<T>(name: string, fn: (qmp: QmpClient) => Promise<T>): Promise<T> {
-  if (guestPid(name) === undefined) throw new QkvmError('STATE', `guest "${name}" is not running`);
+  await requireActive(name, { query: false });
   return withQmp(name, fn, { timeoutMs: 10_000 });
 }
 
