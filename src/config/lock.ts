@@ -4,7 +4,7 @@
 import { openSync, writeSync, closeSync, readFileSync, unlinkSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir } from './atomic.js';
-import { home } from './paths.js';
+import { run } from './paths.js';
 import { QkvmError } from '../errors.js';
 import { processStartTime } from '../runtime/proc.js';
 
@@ -30,7 +30,7 @@ export interface Lock { release(): void; path: string }
  * `wait` retries for that many ms before giving up.
  */
 export async function acquireLock(kind: string, name: string, reason: string, wait = 0): Promise<Lock> {
-  const dir = ensureDir(join(home.locksDir(), kind));
+  const dir = ensureDir(join(run.locksDir(), kind));
   const path = join(dir, `${name}.lock`);
   const deadline = Date.now() + wait;
   const me: LockInfo = { pid: process.pid, start: processStartTime(process.pid) ?? 0, reason };

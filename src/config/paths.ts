@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { validateName } from './name.js';
 
 const isRoot = () => process.getuid?.() === 0;
 
@@ -31,37 +32,51 @@ export const projectRoot: string = (() => {
   }
 })();
 
+// Every builder that takes a name validates it: a name never becomes a path unchecked.
+const vm = (name: string) => validateName(name, 'guest name');
+const net = (name: string) => validateName(name, 'network name');
+const pool = (name: string) => validateName(name, 'pool name');
+
 export const home = {
   root: () => qkvmHome(),
   vmsDir: () => join(qkvmHome(), 'vms'),
-  vmFile: (name: string) => join(qkvmHome(), 'vms', `${name}.yaml`),
+  vmFile: (name: string) => join(qkvmHome(), 'vms', `${vm(name)}.yaml`),
   /** Snapshot metadata (description, parent, current) kept beside the definition. */
-  snapshotsFile: (name: string) => join(qkvmHome(), 'vms', `${name}.snapshots.json`),
+  snapshotsFile: (name: string) => join(qkvmHome(), 'vms', `${vm(name)}.snapshots.json`),
   networksDir: () => join(qkvmHome(), 'networks'),
-  networkFile: (name: string) => join(qkvmHome(), 'networks', `${name}.yaml`),
+  networkFile: (name: string) => join(qkvmHome(), 'networks', `${net(name)}.yaml`),
   poolsDir: () => join(qkvmHome(), 'pools'),
-  poolFile: (name: string) => join(qkvmHome(), 'pools', `${name}.yaml`),
+  poolFile: (name: string) => join(qkvmHome(), 'pools', `${pool(name)}.yaml`),
   imagesDir: () => join(qkvmHome(), 'images'),
   cacheDir: () => join(qkvmHome(), 'cache'),
   demoDir: () => join(qkvmHome(), 'cache', 'demo'),
-  locksDir: () => join(qkvmHome(), 'locks'),
 };
 
+/**
+ * The run layout keeps each kind in its own subtree (vms/, net/, taps/, pools/,
+ * locks/), so that no name can collide with qkvm's own directories: a guest
+ * named "net" lives in vms/net, far from the networks.
+ */
 export const run = {
   root: () => qkvmRun(),
-  vmDir: (name: string) => join(qkvmRun(), name),
-  qmpSocket: (name: string) => join(qkvmRun(), name, 'qmp.sock'),
-  serialSocket: (name: string) => join(qkvmRun(), name, 'serial.sock'),
-  serialLog: (name: string) => join(qkvmRun(), name, 'serial.log'),
-  pidFile: (name: string) => join(qkvmRun(), name, 'qemu.pid'),
-  qemuLog: (name: string) => join(qkvmRun(), name, 'qemu.log'),
+  vmsDir: () => join(qkvmRun(), 'vms'),
+  vmDir: (name: string) => join(qkvmRun(), 'vms', vm(name)),
+  qmpSocket: (name: string) => join(run.vmDir(name), 'qmp.sock'),
+  serialSocket: (name: string) => join(run.vmDir(name), 'serial.sock'),
+  serialLog: (name: string) => join(run.vmDir(name), 'serial.log'),
+  pidFile: (name: string) => join(run.vmDir(name), 'qemu.pid'),
+  qemuLog: (name: string) => join(run.vmDir(name), 'qemu.log'),
   /** The definition as it was started; the running guest is described by this, not by vms/. */
-  startedSpec: (name: string) => join(qkvmRun(), name, 'spec.json'),
-  vncPasswordFile: (name: string) => join(qkvmRun(), name, 'vnc.password'),
+  startedSpec: (name: string) => join(run.vmDir(name), 'spec.json'),
+  vncPasswordFile: (name: string) => join(run.vmDir(name), 'vnc.password'),
   netDir: () => join(qkvmRun(), 'net'),
+  netStateDir: (name: string) => join(qkvmRun(), 'net', net(name)),
   /** Per-tap facts that scripts/qemu-ifup reads: QEMU passes it only the tap name. */
   tapFile: (tap: string) => join(qkvmRun(), 'taps', `${tap}.env`),
   tapsDir: () => join(qkvmRun(), 'taps'),
+  poolsDir: () => join(qkvmRun(), 'pools'),
+  /** Per-name locks live in the run tree (tmpfs on most hosts), so stopping a guest never needs a free byte in QKVM_HOME. */
+  locksDir: () => join(qkvmRun(), 'locks'),
 };
 
 export const scripts = {

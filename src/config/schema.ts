@@ -4,20 +4,12 @@ import { z } from 'zod';
 import { parseSize } from './size.js';
 import { invalid } from '../errors.js';
 
-export const NAME_RE = /^(?!\.)[A-Za-z0-9_.-]{1,63}$/;
+import { NAME_RE, NAME_RULE, validateName } from './name.js';
+
+export { NAME_RE, validateName };
 export const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
 
-export function validateName(name: unknown, what = 'name'): string {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
-    throw invalid(
-      `${what}: invalid name "${String(name)}"`,
-      'a name is 1-63 characters of A-Z a-z 0-9 _ . - and does not start with "."',
-    );
-  }
-  return name;
-}
-
-export const Name = z.string().regex(NAME_RE, 'must be 1-63 characters of [A-Za-z0-9_.-], not starting with "."');
+export const Name = z.string().regex(NAME_RE, `must be a valid name (${NAME_RULE})`);
 
 /** A size string such as 512M or 2G, kept as written; parsed with parseSize. */
 const Size = (bareUnit: 'B' | 'M') =>

@@ -12,7 +12,7 @@ import type { NetworkSpec } from './schema.js';
 export interface DnsmasqFiles { pidFile: string; leaseFile: string }
 
 export function dnsmasqFiles(network: string): DnsmasqFiles {
-  const dir = join(runPaths.netDir(), network);
+  const dir = runPaths.netStateDir(network);
   return { pidFile: join(dir, 'dnsmasq.pid'), leaseFile: join(dir, 'dnsmasq.leases') };
 }
 

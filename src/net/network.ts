@@ -24,7 +24,7 @@ export interface NetOpts { onCommand?: CommandListener }
 
 export const DEFAULT_SUBNET = '192.168.122.0/24';
 
-const stateFile = (name: string) => join(runPaths.netDir(), name, 'state.json');
+const stateFile = (name: string) => join(runPaths.netStateDir(name), 'state.json');
 /** Holds "0" while qkvm has turned IPv4 forwarding on; the last forwarding network to stop restores it. */
 const forwardMarker = () => join(runPaths.netDir(), 'ip_forward.orig');
 
@@ -104,7 +104,7 @@ export async function undefineNetwork(name: string): Promise<void> {
       throw new QkvmError('STATE', `network "${name}" is running`, { hint: `\`qkvm net stop ${name}\` first` });
     }
     removeNetworkFile(name);
-    try { rmSync(join(runPaths.netDir(), name), { recursive: true, force: true }); } catch { /* none */ }
+    try { rmSync(runPaths.netStateDir(name), { recursive: true, force: true }); } catch { /* none */ }
   });
 }
 
@@ -225,7 +225,7 @@ async function startUnlocked(spec: NetworkSpec, opts: NetOpts): Promise<void> {
       hint: `remove it (\`ip link del ${br}\`) or name another bridge with --bridge`,
     });
   }
-  ensureDir(join(runPaths.netDir(), spec.name));
+  ensureDir(runPaths.netStateDir(spec.name));
   writeFileAtomic(stateFile(spec.name), JSON.stringify({ spec, startedAt: new Date().toISOString() } satisfies NetState, null, 2));
   try {
     await ensureBridge(br, spec.mtu, onCommand);

@@ -1,4 +1,5 @@
 // dominfo and list: what a guest is doing, from its files, /proc and QMP.
+import { NAME_RE } from '../config/name.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { home, run } from '../config/paths.js';
 import type { VmSpec } from '../config/schema.js';
@@ -34,7 +35,7 @@ export interface GuestInfo extends GuestSummary {
 export function knownGuests(): string[] {
   const names = new Set<string>();
   try { for (const f of readdirSync(home.vmsDir())) if (f.endsWith('.yaml') && !f.startsWith('.')) names.add(f.slice(0, -5)); } catch { /* none */ }
-  try { for (const d of readdirSync(run.root())) if (existsSync(run.pidFile(d)) || existsSync(run.startedSpec(d))) names.add(d); } catch { /* none */ }
+  try { for (const d of readdirSync(run.vmsDir())) if (NAME_RE.test(d) && existsSync(run.pidFile(d)) || existsSync(run.startedSpec(d))) names.add(d); } catch { /* none */ }
   return [...names].sort();
 }
 

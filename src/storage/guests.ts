@@ -1,5 +1,6 @@
 // What storage needs to know about running guests: which QEMU holds which file.
 // QEMU's image locks decide whether an image is in use; this only names the guest.
+import { NAME_RE } from '../config/name.js';
 import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { run } from '../config/paths.js';
 import { readStat } from '../runtime/proc.js';
@@ -17,9 +18,10 @@ export function isGuestRunning(name: string): boolean {
 /** Guests with a live QEMU, by their QKVM_RUN directories. */
 export function runningGuests(): { name: string; pid: number }[] {
   let dirs: string[];
-  try { dirs = readdirSync(run.root()); } catch { return []; }
+  try { dirs = readdirSync(run.vmsDir()); } catch { return []; }
   const out: { name: string; pid: number }[] = [];
   for (const name of dirs) {
+    if (!NAME_RE.test(name)) continue;
     const pid = guestPid(name);
     if (pid !== undefined) out.push({ name, pid });
   }

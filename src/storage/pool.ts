@@ -30,8 +30,8 @@ export interface PoolStatus extends PoolSpec {
 }
 
 // Active is runtime state, like virsh's: it lives under QKVM_RUN and is gone after a reboot.
-const activeFile = (name: string) => join(run.root(), 'pools', `${name}.active`);
-const stoppedFile = (name: string) => join(run.root(), 'pools', `${name}.stopped`);
+const activeFile = (name: string) => join(run.poolsDir(), `${name}.active`);
+const stoppedFile = (name: string) => join(run.poolsDir(), `${name}.stopped`);
 
 function defaultPool(): PoolSpec {
   return { name: DEFAULT_POOL, type: 'dir', target: home.imagesDir(), autostart: true };
@@ -101,7 +101,7 @@ export function isPoolActive(name: string): boolean {
 
 // `stopped` remembers an explicit stop, so that autostart does not undo it until the next boot.
 function setActive(name: string, on: boolean): void {
-  ensureDir(join(run.root(), 'pools'));
+  ensureDir(run.poolsDir());
   try { unlinkSync(on ? stoppedFile(name) : activeFile(name)); } catch { /* not there */ }
   writeFileSync(on ? activeFile(name) : stoppedFile(name), '', { mode: 0o600 });
 }

@@ -49,15 +49,15 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm cmdline, pasted into a shell', () =>
       expect(printed.stdout).toMatch(/^qemu-system-x86_64|qemu_args=\(/);
       if (explain) expect(printed.stdout).toMatch(/# .*virtio memory balloon/i);
       // qkvm would create the run directory and then send `cont`; a person pastes the text and types `cont`.
-      mkdirSync(join(run, 'demo'), { recursive: true });
+      mkdirSync(join(run, 'vms', 'demo'), { recursive: true });
       const r = await execa('bash', ['-c', printed.stdout], { reject: false });
       expect(r.exitCode, r.stderr).toBe(0);
-      pids.push(Number(readFileSync(join(run, 'demo', 'qemu.pid'), 'utf8')));
+      pids.push(Number(readFileSync(join(run, 'vms', 'demo', 'qemu.pid'), 'utf8')));
       const cont = await qkvm('qmp', 'demo', '{"execute":"cont"}');
       expect(cont.exitCode, cont.stderr).toBe(0);
-      await waitForFile(join(run, 'demo', 'serial.log'), /QKVM-DEMO-READY kernel=\S+/, 120_000);
+      await waitForFile(join(run, 'vms', 'demo', 'serial.log'), /QKVM-DEMO-READY kernel=\S+/, 120_000);
       expect((await qkvm('destroy', 'demo')).exitCode).toBe(0);
-      rmSync(join(run, 'demo'), { recursive: true, force: true });
+      rmSync(join(run, 'vms', 'demo'), { recursive: true, force: true });
     });
   }
 });

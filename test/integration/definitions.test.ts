@@ -100,15 +100,15 @@ describe.skipIf(why !== '' && !IN_CI)('definitions', () => {
     writeFileSync(join(home, 'v1.yaml'), `name: v1\nmemory: 128M\naccel: tcg\nkernel: ${DEMO_DIR}/vmlinuz\ninitrd: ${DEMO_DIR}/initrd.img\ndisplay: { type: vnc, display: 87, password: true }\n`);
     expect((await qkvm('define', join(home, 'v1.yaml'))).exitCode).toBe(0);
     expect((await qkvm('start', 'v1', '--paused')).exitCode).toBe(0);
-    const pid = readFileSync(join(run, 'v1', 'qemu.pid'), 'utf8').trim();
+    const pid = readFileSync(join(run, 'vms', 'v1', 'qemu.pid'), 'utf8').trim();
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain('vnc=127.0.0.1:87,password=on');
     const r = spawnSync('node', [CLI, 'vnc', 'v1', '--password', '--json'], { input: 's3cret\n', encoding: 'utf8', env: { ...process.env, QKVM_HOME: home, QKVM_RUN: run } });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ enabled: true, address: '127.0.0.1:5987', display: 87, auth: 'vnc' });
     // After it was set: neither QEMU's command line nor any file qkvm keeps holds it.
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).not.toContain('s3cret');
-    for (const f of readdirSync(join(run, 'v1'))) {
-      if (!f.endsWith('.sock')) expect(readFileSync(join(run, 'v1', f), 'utf8'), f).not.toContain('s3cret');
+    for (const f of readdirSync(join(run, 'vms', 'v1'))) {
+      if (!f.endsWith('.sock')) expect(readFileSync(join(run, 'vms', 'v1', f), 'utf8'), f).not.toContain('s3cret');
     }
   });
 

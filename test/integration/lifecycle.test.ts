@@ -28,7 +28,7 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
   const boot = async (name: string): Promise<Serial> => {
     const r = await qkvm('start', name, '--paused');
     expect(r.exitCode, r.stderr).toBe(0);
-    const serial = await Serial.connect(join(run, name, 'serial.sock'));
+    const serial = await Serial.connect(join(run, 'vms', name, 'serial.sock'));
     expect((await qkvm('resume', name)).exitCode).toBe(0);
     await serial.waitFor(/QKVM-DEMO-READY kernel=\S+/);
     return serial;
@@ -51,10 +51,10 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/is running \(pid \d+\)/);
     expect(qemuPids(run)).toHaveLength(1);
-    for (const f of ['qmp.sock', 'serial.sock', 'qemu.pid', 'serial.log', 'qemu.log']) expect(existsSync(join(run, 'life', f)), f).toBe(true);
+    for (const f of ['qmp.sock', 'serial.sock', 'qemu.pid', 'serial.log', 'qemu.log']) expect(existsSync(join(run, 'vms', 'life', f)), f).toBe(true);
     // Everything the guest prints is logged, even with no console attached.
     const deadline = Date.now() + 90_000;
-    while (!/QKVM-DEMO-READY/.test(readFileSync(join(run, 'life', 'serial.log'), 'utf8'))) {
+    while (!/QKVM-DEMO-READY/.test(readFileSync(join(run, 'vms', 'life', 'serial.log'), 'utf8'))) {
       if (Date.now() > deadline) throw new Error('no ready marker in serial.log');
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -66,7 +66,7 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
     expect(list[0]).toMatchObject({ name: 'life', state: 'running', memoryBytes: 160 * 2 ** 20, vcpus: 1 });
     const info = JSON.parse((await qkvm('info', 'life', '--json')).stdout);
     expect(info.pid).toBe(qemuPids(run)[0]);
-    expect(info.qmpSocket).toBe(join(run, 'life', 'qmp.sock'));
+    expect(info.qmpSocket).toBe(join(run, 'vms', 'life', 'qmp.sock'));
     expect(info.rssBytes).toBeGreaterThan(0);
     expect(info.cpuTimeSeconds).toBeGreaterThan(0);
     expect(info.uptimeSeconds).toBeGreaterThanOrEqual(0);
@@ -127,7 +127,7 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
   });
 
   it('reboots (Ctrl-Alt-Del) and resets: the guest boots again', async () => {
-    serial = await Serial.connect(join(run, 'life', 'serial.sock'));
+    serial = await Serial.connect(join(run, 'vms', 'life', 'serial.sock'));
     let from = serial.text.length;
     const r = await qkvm('reboot', 'life');
     expect(r.exitCode, r.stderr).toBe(0);
@@ -148,7 +148,7 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
     serial.close();
     expect(qemuPids(run)).toHaveLength(0);
     expect((await qkvm('domstate', 'life')).stdout.trim()).toBe('shut off');
-    expect(existsSync(join(run, 'life', 'qmp.sock'))).toBe(false);
+    expect(existsSync(join(run, 'vms', 'life', 'qmp.sock'))).toBe(false);
   });
 
   it('fails a shutdown the guest ignores, and forces it with --force', async () => {
@@ -198,7 +198,7 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
     expect(r.stderr).toMatch(/QEMU could not start guest "broken"/);
     expect(r.stderr).toMatch(/'no-such-device-model' is not a valid device model name/);
     expect(existsSync(join(run, 'broken'))).toBe(false);
-    expect(existsSync(join(home, 'locks', 'vm', 'broken.lock'))).toBe(false);
+    expect(existsSync(join(run, 'locks', 'vm', 'broken.lock'))).toBe(false);
     expect(qemuPids(run)).toHaveLength(0);
     expect((await qkvm('undefine', 'broken')).exitCode).toBe(0);
   });
@@ -217,7 +217,7 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
     process.kill(pid, 'SIGKILL');
     const st = await qkvm('domstate', 'life');
     expect(st.stdout).toMatch(/^crashed/);
-    expect(existsSync(join(run, 'life', 'qemu.pid'))).toBe(false);
+    expect(existsSync(join(run, 'vms', 'life', 'qemu.pid'))).toBe(false);
     expect((await qkvm('list', '--all')).stdout).toMatch(/life\s+crashed/);
     const again = await qkvm('start', 'life');
     expect(again.exitCode, again.stderr).toBe(0);
@@ -228,7 +228,7 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
   it('recovers after kill -9 of qkvm in the middle of a start', async () => {
     // Freeze qkvm (SIGSTOP) once QEMU is up and the start is still under way, check
     // that it really is mid-start, then kill -9 it: the outcome is then certain.
-    const marker = join(run, 'life', 'starting');
+    const marker = join(run, 'vms', 'life', 'starting');
     let caught = false;
     for (let attempt = 0; attempt < 5 && !caught; attempt++) {
       const child = spawn('node', [CLI, 'start', 'life'], { env: { ...process.env, QKVM_HOME: home, QKVM_RUN: run }, stdio: 'ignore' });
@@ -246,7 +246,7 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
     const st = await qkvm('domstate', 'life');
     expect(st.stdout).toMatch(/^shut off \(an interrupted start was cleaned up\)/);
     expect(qemuPids(run)).toHaveLength(0);
-    expect(existsSync(join(run, 'life'))).toBe(false);
+    expect(existsSync(join(run, 'vms', 'life'))).toBe(false);
     const again = await qkvm('start', 'life');
     expect(again.exitCode, again.stderr).toBe(0);
     expect(qemuPids(run)).toHaveLength(1);

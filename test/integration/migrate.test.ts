@@ -116,7 +116,7 @@ describe.skipIf(why !== '' && !IN_CI)('live migration', () => {
     const child = migrateInBackground(src, ['mg', '--to-home', home2, '--bandwidth', '1M'], (p) => {
       if (!killed && p.transferredBytes > 2 ** 20) {
         killed = true;
-        process.kill(Number(readFileSync(join(home2, 'run', 'mg', 'qemu.pid'), 'utf8')), 'SIGKILL');
+        process.kill(Number(readFileSync(join(home2, 'run', 'vms', 'mg', 'qemu.pid'), 'utf8')), 'SIGKILL');
       }
     });
     const r = await child;
@@ -176,6 +176,6 @@ describe.skipIf(why !== '' && !IN_CI)('live migration', () => {
     const from = srcSerial.text.length;
     await counterContinues(srcSerial, lastIn(srcSerial.text), from);
     // The destination QEMU refused the state and exited.
-    expect(readFileSync(join(home5, 'run', 'mg', 'qemu.log'), 'utf8')).toMatch(/Length mismatch|load of migration failed/);
+    expect(readFileSync(join(home5, 'run', 'vms', 'mg', 'qemu.log'), 'utf8')).toMatch(/Length mismatch|load of migration failed/);
   });
 });

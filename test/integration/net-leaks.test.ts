@@ -53,7 +53,7 @@ describe.skipIf(why !== '' && !IN_CI)('no leaks', () => {
     await lab.boot('k9');
     expect(taps()).toHaveLength(1);
     expect(await guestTaps()).toHaveLength(1);
-    const pid = Number(readFileSync(path.join(lab.run, 'k9', 'qemu.pid'), 'utf8'));
+    const pid = Number(readFileSync(path.join(lab.run, 'vms', 'k9', 'qemu.pid'), 'utf8'));
     process.kill(pid, 'SIGKILL');
     // The next command notices (list reconciles crashed guests).
     const list = await lab.qkvm(['list', '--all']);
@@ -114,7 +114,7 @@ describe.skipIf(why !== '' && !IN_CI)('no leaks', () => {
   it.skipIf(!VHOST)('vhost: on starts a guest with vhost-net (needs /dev/vhost-net)', async () => {
     await lab.defineGuest('vh', { nics: [{ network: 'default', vhost: 'on' }] });
     await lab.boot('vh');
-    const pid = readFileSync(path.join(lab.run, 'vh', 'qemu.pid'), 'utf8').trim();
+    const pid = readFileSync(path.join(lab.run, 'vms', 'vh', 'qemu.pid'), 'utf8').trim();
     expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toMatch(/vhost=on/);
     await lab.qkvm(['destroy', 'vh']);
   });

@@ -22,7 +22,7 @@ describe.skipIf(why !== '' && !IN_CI)('user-mode network', () => {
     await lab.defineGuest('usg', { nics: [{ network: 'slirp' }] });
     const g = await lab.boot('usg');
     // QEMU's own command line: the NIC on the user network became -netdev user with the network's hostfwd.
-    const pid = readFileSync(path.join(lab.run, 'usg', 'qemu.pid'), 'utf8').trim();
+    const pid = readFileSync(path.join(lab.run, 'vms', 'usg', 'qemu.pid'), 'utf8').trim();
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     expect(argv).toContain('user,id=net0,hostfwd=tcp:127.0.0.1:2280-:7777');
     await g.run('(while true; do echo GUEST-ANSWER | nc -l -p 7777; done) >/dev/null 2>&1 &');

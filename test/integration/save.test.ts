@@ -39,7 +39,7 @@ describe.skipIf(why !== '' && !IN_CI)('save and restore', () => {
     expect(qemuPids(st.run)).toEqual([]);
     expect((await st.ok('domstate', 'sv')).stdout.trim()).toBe('shut off');
     // Whatever the guest printed up to the stop counts as before the save.
-    countAtSave = Math.max(countAtSave, lastCount(readFileSync(join(st.run, 'sv', 'serial.log'), 'utf8')));
+    countAtSave = Math.max(countAtSave, lastCount(readFileSync(join(st.run, 'vms', 'sv', 'serial.log'), 'utf8')));
   });
 
   it('restores it: the counter continues instead of starting over', async () => {

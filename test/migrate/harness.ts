@@ -56,7 +56,7 @@ export class State {
   }
 
   async console(name: string): Promise<Serial> {
-    const s = await Serial.connect(join(this.run, name, 'serial.sock'));
+    const s = await Serial.connect(join(this.run, 'vms', name, 'serial.sock'));
     this.consoles.push(s);
     return s;
   }
@@ -72,7 +72,7 @@ export class State {
   }
 
   pid(name: string): number {
-    return Number(readFileSync(join(this.run, name, 'qemu.pid'), 'utf8').trim());
+    return Number(readFileSync(join(this.run, 'vms', name, 'qemu.pid'), 'utf8').trim());
   }
 
   cleanup(): void {

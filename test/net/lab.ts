@@ -144,7 +144,7 @@ export class Lab {
   /** Starts a guest and waits for its ready marker on the console. */
   async boot(name: string): Promise<Serial> {
     await this.qkvm(['start', name]);
-    const s = await Serial.connect(path.join(this.run, name, 'serial.sock'));
+    const s = await Serial.connect(path.join(this.run, 'vms', name, 'serial.sock'));
     this.consoles.push(s);
     await s.waitFor(/QKVM-DEMO-READY/);
     await s.waitFor(/demo# /);
