@@ -231,6 +231,8 @@ export function startCommands(spec: NetworkSpec): string[][] {
   if (!OWNS_BRIDGE.includes(spec.mode)) return [];
   const br = bridgeOf(spec);
   const cmds: string[][] = [['ip', 'link', 'add', 'name', br, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']];
+  // The marker that proves the bridge is qkvm's; its token is drawn at each start.
+  cmds.push(['ip', 'link', 'set', 'dev', br, 'alias', ownerMarker(spec.name, readState(spec.name)?.token ?? 'TOKEN')]);
   if (spec.mtu) cmds.push(['ip', 'link', 'set', 'dev', br, 'mtu', String(spec.mtu)]);
   cmds.push(['ip', 'link', 'set', 'dev', br, 'up']);
   if (spec.subnet) {
