@@ -40,7 +40,7 @@ const forwardMarker = () => join(runPaths.netDir(), 'ip_forward.orig');
  * What a started network is, and what of it qkvm made: only what is recorded
  * here (and still matches, live) is ever removed. `token` is in every marker.
  */
-interface NetState { spec: NetworkSpec; startedAt: string; token?: string; bridge?: BridgeRecord; nft?: NftRecord }
+interface NetState { spec: NetworkSpec; startedAt: string; token?: string; bridge?: BridgeRecord; nft?: NftRecord; forced?: boolean }
 
 function readState(name: string): NetState | undefined {
   try {
@@ -281,7 +281,9 @@ async function startUnlocked(spec: NetworkSpec, opts: NetOpts & { force?: boolea
     st = undefined;
   }
   const wasUp = ownsLiveBridge(st);
-  await checkSubnet(spec, opts, wasUp ? br : undefined);
+  // A repair (a guest's start finding dnsmasq dead) keeps the --force the network was started with.
+  const force = opts.force || (wasUp && st?.forced === true);
+  await checkSubnet(spec, { ...opts, force }, wasUp ? br : undefined);
   if (linkExists(br) && !wasUp) {
     throw new QkvmError('HOST', `interface ${br} exists but was not made by qkvm for network "${spec.name}": qkvm leaves it alone`, {
       hint: `remove it yourself if it is a leftover (\`ip link del ${br}\`), or name another bridge with --bridge`,
@@ -294,7 +296,7 @@ async function startUnlocked(spec: NetworkSpec, opts: NetOpts & { force?: boolea
       hint: `remove it yourself if it is a leftover (\`nft delete table ip ${table}\`), or give the network another name`,
     });
   }
-  const cur: NetState = { spec, startedAt: st?.startedAt ?? new Date().toISOString(), token: st?.token ?? randomBytes(6).toString('hex'), bridge: wasUp ? st!.bridge : undefined, nft: liveT ? st!.nft : undefined };
+  const cur: NetState = { spec, startedAt: st?.startedAt ?? new Date().toISOString(), token: st?.token ?? randomBytes(6).toString('hex'), bridge: wasUp ? st!.bridge : undefined, nft: liveT ? st!.nft : undefined, forced: force || undefined };
   const marker = ownerMarker(spec.name, cur.token!);
   ensureDir(runPaths.netStateDir(spec.name));
   saveState(cur);

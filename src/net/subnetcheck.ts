@@ -81,7 +81,7 @@ export function describeOverlap(o: Overlap): string {
 export function findOverlaps(net: Ipv4Net, addrs: HostAddr[], routes: HostRoute[], ignoreDevs: string[] = []): Overlap[] {
   const mine = spanOfNet(net);
   const out: Overlap[] = [];
-  const skip = (dev?: string) => dev !== undefined && ignoreDevs.includes(dev);
+  const skip = (dev?: string) => ignoreDevs.includes(dev as string);
   for (const a of addrs) {
     if (skip(a.dev)) continue;
     const s = spanOf(`${a.local}/${a.prefixlen}`);
@@ -89,8 +89,8 @@ export function findOverlaps(net: Ipv4Net, addrs: HostAddr[], routes: HostRoute[
   }
   for (const r of routes) {
     if (skip(r.dev)) continue;
-    const dst = r.dst === 'default' ? '0.0.0.0/0' : r.dst;
-    const s = spanOf(dst);
+    // "default" reads as no span: only its gateway is checked.
+    const s = spanOf(r.dst);
     if (s && s.last - s.first < 2 ** 32 - 1 && spansOverlap(s, mine)) out.push({ kind: 'route', what: r.dst, dev: r.dev });
     else if (r.gateway && isIpv4(r.gateway) && inSpan(mine, ipToInt(r.gateway))) out.push({ kind: 'gateway', what: r.gateway, dev: r.dev });
   }

@@ -56,6 +56,10 @@ describe('reserved ranges', () => {
 describe('subnet shape', () => {
   it('refuses the broadcast address as the subnet address', () => {
     expect(() => assertSubnetShape('10.0.0.255/24', parseCidr('10.0.0.255/24'))).toThrow(/10\.0\.0\.255 is the broadcast address of 10\.0\.0\.0\/24/);
+    expect(() => assertSubnetShape(' 10.0.0.255/24 ', parseCidr('10.0.0.255/24'))).toThrow(expect.objectContaining({
+      message: 'subnet  10.0.0.255/24 : 10.0.0.255 is the broadcast address of 10.0.0.0/24',
+      hint: 'write the network address (10.0.0.0/24) or the gateway\'s (10.0.0.1/24)',
+    }));
   });
   it('takes the network address or a host address', () => {
     expect(() => assertSubnetShape('10.0.0.0/24', parseCidr('10.0.0.0/24'))).not.toThrow();

@@ -260,6 +260,21 @@ describe('safety: networks touch only what is theirs', () => {
       ok(await w.qkvm(['net', 'undefine', 'd3']));
       await bystanderHolds();
     });
+
+    it('S-N26 net: `net undefine` with the bridge deleted by hand but dnsmasq still running is refused', async () => {
+      ok(await w.qkvm(['net', 'define', 'd4', '--mode', 'nat', '--subnet', '10.54.0.0/24']));
+      ok(await w.qkvm(['net', 'start', 'd4']));
+      const pidFile = join(w.run, 'net', 'd4', 'dnsmasq.pid');
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      await w.exec(['ip', 'link', 'del', 'qkbr-d4']);
+      await expectHarmless(['net', 'undefine', 'd4'], 1, ['"d4"', 'dnsmasq', `pid ${pid}`]);
+      expect(alive(pid)).toBe(true);
+      expect(readFileSync(pidFile, 'utf8').trim()).toBe(String(pid));
+      ok(await w.qkvm(['net', 'stop', 'd4']));
+      expect(alive(pid)).toBe(false);
+      ok(await w.qkvm(['net', 'undefine', 'd4']));
+      await bystanderHolds();
+    });
   });
 
   describe('taps: only those recorded for the guest', () => {
