@@ -54,24 +54,18 @@ function ipCount(a: string, b: string): number {
 
 /** The facts /proc gives about a process, or undefined when it is gone (or a zombie). */
 export function procFacts(pid: number): ProcFacts | undefined {
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+  if (!isAlive(pid)) return undefined;
   return { exe: readExe(pid), argv: readCmdline(pid) };
 }
 
 /**
  * Every running process proven to be this network's dnsmasq (see
- * isNetworkDnsmasq). The pid file is only a hint: PIDs get reused and anyone
- * can rewrite the file, so /proc is searched when the hint fails.
+ * isNetworkDnsmasq), found in /proc. The pid file's content is not trusted at
+ * all: PIDs get reused and anyone can rewrite the file.
  */
 export function findDnsmasq(network: string): number[] {
   const { pidFile } = dnsmasqFiles(network);
-  let hint: number | undefined;
-  try { hint = Number(readFileSync(pidFile, 'utf8').trim()); } catch { /* none */ }
-  if (hint !== undefined && isNetworkDnsmasq(procFacts(hint), pidFile)) return [hint];
-  let entries: string[];
-  try { entries = readdirSync('/proc'); } catch { return []; }
-  return entries.filter((e) => /^\d+$/.test(e)).map(Number)
-    .filter((pid) => isNetworkDnsmasq(procFacts(pid), pidFile));
+  return readdirSync('/proc').map(Number).filter((pid) => isNetworkDnsmasq(procFacts(pid), pidFile));
 }
 
 /** The running dnsmasq of a network, if one is proven to be it. */

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dnsmasqFiles, dnsmasqPid, findDnsmasq, procFacts, stopDnsmasq } from '../../src/net/dnsmasq.js';
+import { dnsmasqArgv, dnsmasqFiles, dnsmasqPid, parseLeases, findDnsmasq, procFacts, readLeases, stopDnsmasq, wantsDnsmasq } from '../../src/net/dnsmasq.js';
+import { parseNetworkSpec } from '../../src/net/schema.js';
 import { isAlive } from '../../src/runtime/proc.js';
 
 const root = process.getuid?.() === 0;
@@ -112,5 +113,49 @@ describe.runIf(root || process.env.CI)('dnsmasq identity', () => {
     expect(procFacts(-1)).toBeUndefined();
     expect(procFacts(1.5)).toBeUndefined();
     expect(procFacts(2 ** 22 + 1)).toBeUndefined();
+  });
+});
+
+describe('dnsmasq files and wants', () => {
+  it('keeps the pid and leases files in the network\'s run directory', () => {
+    expect(dnsmasqFiles('n1')).toEqual({ pidFile: path.join(dir, 'net', 'n1', 'dnsmasq.pid'), leaseFile: path.join(dir, 'net', 'n1', 'dnsmasq.leases') });
+  });
+  it('reads the leases file, and nothing when it is missing', () => {
+    expect(readLeases('n1')).toEqual([]);
+    mkdirSync(path.join(dir, 'net', 'n1'), { recursive: true });
+    writeFileSync(dnsmasqFiles('n1').leaseFile, '1700000000 52:54:00:AA:BB:CC 10.0.0.5 web *\n');
+    expect(readLeases('n1')).toEqual([{ expiry: 1700000000, mac: '52:54:00:aa:bb:cc', ip: '10.0.0.5', hostname: 'web', clientId: undefined }]);
+  });
+  it.each([
+    [{ mode: 'nat', subnet: '10.0.0.0/24' }, true],
+    [{ mode: 'routed', subnet: '10.0.0.0/24' }, true],
+    [{ mode: 'isolated', subnet: '10.0.0.0/24' }, true],
+    [{ mode: 'isolated' }, false],
+    [{ mode: 'nat', subnet: '10.0.0.0/24', dhcp: false }, false],
+    [{ mode: 'bridge', bridge: 'br0', subnet: '10.0.0.0/24' }, false],
+    [{ mode: 'user' }, false],
+  ])('wants dnsmasq for %j: %s', (extra, want) => {
+    expect(wantsDnsmasq(parseNetworkSpec({ name: 'n', ...extra }))).toBe(want);
+  });
+});
+
+describe('dnsmasq argv and leases, at the edges', () => {
+  it('counts the leases of a range that spans octets', () => {
+    const spec = parseNetworkSpec({ name: 'w', mode: 'nat', subnet: '10.0.0.0/23', dhcpRange: '10.0.0.2-10.0.1.254' });
+    expect(dnsmasqArgv(spec)).toContain('--dhcp-lease-max=509');
+  });
+  it('skips what is not a lease line', () => {
+    const text = [
+      '  1718000000   52:54:00:00:00:02   10.0.0.9  ',
+      '12a 52:54:00:00:00:03 10.0.0.10',
+      'x1718 52:54:00:00:00:04 10.0.0.11',
+      '1718000000 52:54:00:00:00:05',
+      '1718000000 duid 00:01:00:01',
+      '1718000001 52:54:00:00:00:06 10.0.0.12 * 01:02',
+    ].join('\n');
+    expect(parseLeases(text)).toEqual([
+      { expiry: 1718000000, mac: '52:54:00:00:00:02', ip: '10.0.0.9', hostname: undefined, clientId: undefined },
+      { expiry: 1718000001, mac: '52:54:00:00:00:06', ip: '10.0.0.12', hostname: undefined, clientId: '01:02' },
+    ]);
   });
 });
