@@ -1,7 +1,7 @@
 // `qkvm net ...`: network definitions and their life (see src/net/network.ts).
 import type { Argv, CommandModule } from 'yargs';
 import { action } from './action.js';
-import { keyValues, print, printJson, table } from './output.js';
+import { keyValues, note, print, printJson, table } from './output.js';
 import { nicCommands, showCommand } from './nic.js';
 import { formatCommand } from '../net/exec.js';
 import {
@@ -31,12 +31,13 @@ const define: CommandModule<any, any> = {
     .option('vlan', { type: 'number', describe: '802.1Q tag for the taps of this network' })
     .option('hostfwd', { type: 'string', array: true, describe: 'user mode: port forward, e.g. tcp:127.0.0.1:2222-:22 (repeatable)' })
     .option('autostart', { type: 'boolean', default: false, describe: 'start with `qkvm net start --autostart` (at boot)' })
+    .option('force', { type: 'boolean', describe: 'accept a subnet that overlaps an address or route of this host (with a warning)' })
     .option('json', { type: 'boolean', describe: 'print the definition as JSON' }),
   handler: action(async (a: any) => {
     const spec = await defineNetwork({
       name: a.name, mode: a.mode, subnet: a.subnet, bridge: a.bridge, uplink: a.uplink, dhcpRange: a.dhcpRange,
       dhcp: a.dhcp, mtu: a.mtu, vlan: a.vlan, hostfwd: a.hostfwd, autostart: a.autostart,
-    });
+    }, { force: a.force, onNote: note });
     if (a.json) return printJson(spec);
     print(`network "${spec.name}" defined (mode ${spec.mode}${spec.subnet ? `, subnet ${spec.subnet}` : ''}); start it with \`qkvm net start ${spec.name}\``);
   }),
@@ -46,14 +47,15 @@ const start: CommandModule<any, any> = {
   command: 'start [name]',
   describe: 'start a network (harmless if it is running)',
   builder: (y: Argv) => y.positional('name', { type: 'string' })
-    .option('autostart', { type: 'boolean', describe: 'start every network marked autostart' }).options(quietOpt),
+    .option('autostart', { type: 'boolean', describe: 'start every network marked autostart' })
+    .option('force', { type: 'boolean', describe: 'start even if the subnet overlaps an address or route of this host (with a warning)' }).options(quietOpt),
   handler: action(async (a: any) => {
     if (a.autostart) {
-      const names = await startAutostartNetworks({ onCommand: showCommand(a.quiet) });
+      const names = await startAutostartNetworks({ onCommand: showCommand(a.quiet), onNote: note });
       return print(names.length ? `started: ${names.join(', ')}` : 'no network is marked autostart');
     }
     if (!a.name) throw invalid('name a network, or use --autostart');
-    const st = await startNetwork(a.name, { onCommand: showCommand(a.quiet) });
+    const st = await startNetwork(a.name, { force: a.force, onCommand: showCommand(a.quiet), onNote: note });
     print(`network "${st.name}" is active${st.bridge ? ` on bridge ${st.bridge}` : ''}${st.gateway ? ` (gateway ${st.gateway})` : ''}`);
   }),
 };
@@ -64,7 +66,7 @@ const stop: CommandModule<any, any> = {
   builder: (y: Argv) => y.positional('name', { type: 'string' })
     .option('force', { type: 'boolean', describe: 'stop even if guests are still attached' }).options(quietOpt),
   handler: action(async (a: any) => {
-    await stopNetwork(a.name, { force: a.force, onCommand: showCommand(a.quiet) });
+    await stopNetwork(a.name, { force: a.force, onCommand: showCommand(a.quiet), onNote: note });
     print(`network "${a.name}" stopped`);
   }),
 };

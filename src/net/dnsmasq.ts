@@ -1,9 +1,10 @@
 // dnsmasq serving DHCP and DNS on a network's bridge: its argv, its lifetime
-// (a pid file checked against /proc), and its leases file.
-import { readFileSync, unlinkSync } from 'node:fs';
+// (identified in /proc by its exact --pid-file argument), and its leases file.
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { run as runPaths } from '../config/paths.js';
-import { isAlive, readCmdline } from '../runtime/proc.js';
+import { isAlive, readCmdline, readExe } from '../runtime/proc.js';
+import { isNetworkDnsmasq, type ProcFacts } from './ownership.js';
 import { defaultDhcpRange, parseCidr, parseDhcpRange } from './cidr.js';
 import { run, type CommandListener } from './exec.js';
 import { bridgeOf } from './derive.js';
@@ -51,16 +52,25 @@ function ipCount(a: string, b: string): number {
   return n(b) - n(a) + 1;
 }
 
-/** The running dnsmasq of a network, if its pid file names a live dnsmasq that uses that pid file. */
-export function dnsmasqPid(network: string): number | undefined {
+/** The facts /proc gives about a process, or undefined when it is gone (or a zombie). */
+export function procFacts(pid: number): ProcFacts | undefined {
+  if (!isAlive(pid)) return undefined;
+  return { exe: readExe(pid), argv: readCmdline(pid) };
+}
+
+/**
+ * Every running process proven to be this network's dnsmasq (see
+ * isNetworkDnsmasq), found in /proc. The pid file's content is not trusted at
+ * all: PIDs get reused and anyone can rewrite the file.
+ */
+export function findDnsmasq(network: string): number[] {
   const { pidFile } = dnsmasqFiles(network);
-  let pid: number;
-  try { pid = Number(readFileSync(pidFile, 'utf8').trim()); } catch { return undefined; }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-  // PIDs get reused: trust the file only while the process is still our dnsmasq.
-  const cmd = readCmdline(pid);
-  if (!cmd || !cmd.some((a) => a === `--pid-file=${pidFile}`)) return undefined;
-  return pid;
+  return readdirSync('/proc').map(Number).filter((pid) => isNetworkDnsmasq(procFacts(pid), pidFile));
+}
+
+/** The running dnsmasq of a network, if one is proven to be it. */
+export function dnsmasqPid(network: string): number | undefined {
+  return findDnsmasq(network)[0];
 }
 
 export async function startDnsmasq(spec: NetworkSpec, onCommand?: CommandListener): Promise<void> {
@@ -69,17 +79,28 @@ export async function startDnsmasq(spec: NetworkSpec, onCommand?: CommandListene
   await run(dnsmasqArgv(spec), { onCommand });
 }
 
-export async function stopDnsmasq(network: string, onCommand?: CommandListener): Promise<void> {
-  const pid = dnsmasqPid(network);
-  if (pid !== undefined) {
+/**
+ * Stops this network's dnsmasq: only processes proven to be it are signalled
+ * (a pid file naming another process is ignored). The pid file goes only once
+ * none of them runs. Returns the pids that would not die.
+ */
+export async function stopDnsmasq(network: string, onCommand?: CommandListener): Promise<number[]> {
+  const pids = findDnsmasq(network);
+  const { pidFile } = dnsmasqFiles(network);
+  for (const pid of pids) {
     onCommand?.(['kill', String(pid)]);
     try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
-    // PID 1 reaps late here: wait for the process to stop running (or become a zombie), not for kill -0.
-    const deadline = Date.now() + 5000;
-    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (isAlive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   }
-  try { unlinkSync(dnsmasqFiles(network).pidFile); } catch { /* none */ }
+  // PID 1 reaps late here: wait for the process to stop running (or become a zombie), not for kill -0.
+  const mine = (pid: number) => isNetworkDnsmasq(procFacts(pid), pidFile);
+  const deadline = Date.now() + 5000;
+  while (pids.some(mine) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  for (const pid of pids.filter(mine)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  const kdeadline = Date.now() + 2000;
+  while (pids.some(mine) && Date.now() < kdeadline) await new Promise((r) => setTimeout(r, 20));
+  const left = pids.filter(mine);
+  if (left.length === 0) { try { unlinkSync(pidFile); } catch { /* none */ } }
+  return left;
 }
 
 export interface Lease { expiry: number; mac: string; ip: string; hostname?: string; clientId?: string }

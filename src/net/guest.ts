@@ -12,12 +12,13 @@ import type { HostCaps } from '../qemu/caps.js';
 import { isAlive, readCmdline } from '../runtime/proc.js';
 import { bridgeOf } from './derive.js';
 import type { CommandListener } from './exec.js';
-import { deleteLink, linkExists } from './link.js';
+import { deleteLink, isTuntap, linkExists } from './link.js';
+import { tapVerdict } from './ownership.js';
 import { generateMac, validateMac } from './mac.js';
 import { isActive, networkStatus, reconcileNetworks, startNetwork } from './network.js';
 import { loadNetwork, networkExists } from './store.js';
 import { tapName } from './tapname.js';
-import { listTapFiles, removeTapFile, writeTapFile } from './taps.js';
+import { listTapFiles, readTapFile, releaseTap, removeTapFile, writeTapFile } from './taps.js';
 
 export interface ResolvedNic { tap?: string; mac: string }
 
@@ -120,6 +121,10 @@ export async function prepareGuestNetworking(
       if (linkExists(tap)) {
         // A tap QEMU created is deleted when QEMU closes it, so one that is left belongs to a running QEMU or to nobody.
         if (guestQemuRunning(name)) throw new QkvmError('IN_USE', `tap ${tap} is in use: guest "${name}" is running`);
+        const v = tapVerdict(tap, name, readTapFile(tap), { exists: true, isTuntap: isTuntap(tap) });
+        if (!v.remove) {
+          throw new QkvmError('IN_USE', `interface ${tap} exists and qkvm did not record it for guest "${name}" (${v.why})`, { hint: `if it is a leftover, remove it yourself: \`ip link del ${tap}\`` });
+        }
         await deleteLink(tap, opts.onCommand);
       }
       writeTapFile({ TAP: tap, BRIDGE: bridgeOf(net), NETWORK: net.name, GUEST: name, MAC: mac, MTU: net.mtu, VLAN: net.vlan, ID: `net${i}` });
@@ -139,10 +144,8 @@ export async function releaseGuestNetworking(name: string, spec?: VmSpec, opts: 
   spec?.nics.forEach((nic, i) => { if (nic.type === 'network') taps.add(tapName(name, i)); });
   // Hot-plugged NICs are not in the definition: their tap files name the guest.
   for (const [tap, f] of listTapFiles()) if (f.GUEST === name) taps.add(tap);
-  for (const tap of taps) {
-    await deleteLink(tap, opts.onCommand);
-    removeTapFile(tap);
-  }
+  // Only taps recorded for this guest that are still tun/tap devices are deleted.
+  for (const tap of taps) await releaseTap(tap, name, opts.onCommand);
   rmSync(hotplugFile(name), { force: true });
   rmSync(`${runPaths.vmDir(name)}/unplugged-nics.json`, { force: true });
 }

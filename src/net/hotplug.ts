@@ -13,12 +13,12 @@ import { guestNics, readHotplugRecords, readUnplugged, removedFile, runningSpec,
 import { bridgeOf } from './derive.js';
 import type { CommandListener } from './exec.js';
 import { assertMacsUnique, guestQemuRunning, hasVhostNet, hotplugFile, nicMac } from './guest.js';
-import { deleteLink, linkExists } from './link.js';
+import { linkExists } from './link.js';
 import { generateMac, validateMac } from './mac.js';
 import { isActive, startNetwork } from './network.js';
 import { loadNetwork } from './store.js';
 import { tapName, MAX_NICS } from './tapname.js';
-import { readTapFile, removeTapFile, writeTapFile } from './taps.js';
+import { readTapFile, releaseTap, writeTapFile } from './taps.js';
 import { writeFileAtomic } from '../config/atomic.js';
 import { withLock } from '../config/lock.js';
 
@@ -77,7 +77,7 @@ export async function attachInterface(name: string, opts: AttachOpts): Promise<A
           }
         });
       } catch (e) {
-        if (tap) { await deleteLink(tap); removeTapFile(tap); }
+        if (tap) await releaseTap(tap, name);
         throw e;
       }
       const rec: HotplugRecord = { id, mac, network: net.name, model, tap, type: nic.type };
@@ -122,7 +122,7 @@ export async function detachInterface(name: string, opts: DetachOpts): Promise<{
         // netdev_del closes the tap: QEMU runs qemu-ifdown, and the kernel deletes the tap.
         await qmpCall(qmp, opts.onCommand, 'netdev_del', { id });
       });
-      if (nic.tap) { await deleteLink(nic.tap, opts.onCommand); removeTapFile(nic.tap); }
+      if (nic.tap) await releaseTap(nic.tap, name, opts.onCommand);
       const records = readHotplugRecords(name);
       if (records.some((r) => r.id === id)) writeFileSync(hotplugFile(name), JSON.stringify(records.filter((r) => r.id !== id), null, 2));
       else writeFileAtomic(removedFile(name), JSON.stringify([...readUnplugged(name), id]));

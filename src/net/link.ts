@@ -2,6 +2,7 @@
 // `ip -j`; every change goes through run() so it is shown and can be repeated.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { run, runJson, type CommandListener } from './exec.js';
+import type { LiveLink } from './ownership.js';
 
 export function linkExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
@@ -34,6 +35,37 @@ export async function addresses(dev: string): Promise<IpAddr[]> {
 export async function allIpv4(): Promise<{ dev: string; cidr: string }[]> {
   const info = await runJson<{ ifname: string; addr_info?: IpAddr[] }[]>(['ip', '-j', '-4', 'addr', 'show']);
   return info.flatMap((l) => (l.addr_info ?? []).map((a) => ({ dev: l.ifname, cidr: `${a.local}/${a.prefixlen}` })));
+}
+
+/** Every IPv4 route of the main table, as `ip -j route` lists it (reading only). */
+export async function allRoutes(): Promise<{ dst: string; dev?: string; gateway?: string }[]> {
+  return runJson<{ dst: string; dev?: string; gateway?: string }[]>(['ip', '-j', '-4', 'route', 'show']);
+}
+
+/** The identity of a link now: its ifindex, its alias (qkvm's marker) and whether it is a bridge. */
+export function liveLink(name: string): LiveLink | undefined {
+  if (!/^[A-Za-z0-9_.+-]{1,15}$/.test(name)) return undefined;
+  try {
+    const ifindex = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+    let alias = '';
+    try { alias = readFileSync(`/sys/class/net/${name}/ifalias`, 'utf8').trim(); } catch { /* none */ }
+    return { ifindex, alias, isBridge: isBridge(name) };
+  } catch { return undefined; }
+}
+
+/** A tun/tap device has tun_flags in sysfs; a bridge, veth or physical NIC has not. */
+export function isTuntap(name: string): boolean {
+  return /^[A-Za-z0-9_.+-]{1,15}$/.test(name) && existsSync(`/sys/class/net/${name}/tun_flags`);
+}
+
+export async function setAlias(dev: string, alias: string, onCommand?: CommandListener): Promise<void> {
+  await run(['ip', 'link', 'set', 'dev', dev, 'alias', alias], { onCommand });
+}
+
+/** Creates a bridge; fails (EEXIST) if any link of that name exists, so it never adopts another's. */
+export async function createBridge(bridge: string, onCommand?: CommandListener): Promise<void> {
+  // stp off and no forward delay: a guest's port forwards at once, as libvirt sets it.
+  await run(['ip', 'link', 'add', 'name', bridge, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0'], { onCommand });
 }
 
 /** Creates the bridge if it is missing and brings it up. Returns true if it was created. */

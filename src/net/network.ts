@@ -2,7 +2,8 @@
 // Starting is idempotent (each piece is made only if missing) and a failed
 // start undoes what it made; stopping removes the bridge, rules and dnsmasq of
 // this network and nothing else.
-import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { run as runPaths } from '../config/paths.js';
 import { ensureDir, writeFileAtomic } from '../config/atomic.js';
@@ -11,16 +12,23 @@ import { validateName } from '../config/schema.js';
 import { QkvmError, invalid } from '../errors.js';
 import { overlaps, parseCidr } from './cidr.js';
 import { bridgeOf, nftTableName } from './derive.js';
-import { dnsmasqArgv, dnsmasqFiles, dnsmasqPid, readLeases, startDnsmasq, stopDnsmasq, wantsDnsmasq, type Lease } from './dnsmasq.js';
+import { dnsmasqArgv, dnsmasqPid, findDnsmasq, readLeases, startDnsmasq, stopDnsmasq, wantsDnsmasq, type Lease } from './dnsmasq.js';
 import type { CommandListener } from './exec.js';
 import {
-  allIpv4, bridgePorts, deleteLink, disableIpForwarding, enableIpForwarding, ensureAddress, ensureBridge, ipForwarding, isBridge, linkExists,
+  allIpv4, allRoutes, bridgePorts, deleteLink, disableIpForwarding, enableIpForwarding, createBridge, ensureAddress, ensureBridge, ipForwarding, isBridge, linkExists,
+  liveLink, setAlias,
 } from './link.js';
-import { applyNft, deleteNft, nftRuleset, nftTableExists } from './nft.js';
+import { applyNft, deleteNftHandle, liveTable, nftRuleset, nftTableExists } from './nft.js';
+import { bridgeVerdict, nftVerdict, ownerMarker, restoreForwarding, type BridgeRecord, type NftRecord } from './ownership.js';
+import { assertNotReserved, assertSubnetShape, describeOverlap, findOverlaps } from './subnetcheck.js';
 import { OWNS_BRIDGE, parseNetworkSpec, type NetworkMode, type NetworkSpec, type NetworkSpecInput } from './schema.js';
 import { listNetworkNames, loadAllNetworks, loadNetwork, networkExists, removeNetworkFile, saveNetwork } from './store.js';
 
-export interface NetOpts { onCommand?: CommandListener }
+export interface NetOpts {
+  onCommand?: CommandListener;
+  /** Something qkvm chose not to do, or a risk the user accepted with --force (the CLI prints it on stderr). */
+  onNote?: (message: string) => void;
+}
 
 export const DEFAULT_SUBNET = '192.168.122.0/24';
 
@@ -28,10 +36,48 @@ const stateFile = (name: string) => join(runPaths.netStateDir(name), 'state.json
 /** Holds "0" while qkvm has turned IPv4 forwarding on; the last forwarding network to stop restores it. */
 const forwardMarker = () => join(runPaths.netDir(), 'ip_forward.orig');
 
-interface NetState { spec: NetworkSpec; startedAt: string }
+/**
+ * What a started network is, and what of it qkvm made: only what is recorded
+ * here (and still matches, live) is ever removed. `token` is in every marker.
+ */
+interface NetState { spec: NetworkSpec; startedAt: string; token?: string; bridge?: BridgeRecord; nft?: NftRecord; forced?: boolean }
 
 function readState(name: string): NetState | undefined {
-  try { return JSON.parse(readFileSync(stateFile(name), 'utf8')); } catch { return undefined; }
+  try {
+    if (!lstatSync(stateFile(name)).isFile()) return undefined;
+    return JSON.parse(readFileSync(stateFile(name), 'utf8'));
+  } catch { return undefined; }
+}
+
+function saveState(st: NetState): void {
+  writeFileAtomic(stateFile(st.spec.name), JSON.stringify(st, null, 2));
+}
+
+/** True when the network's bridge is the one qkvm recorded, still there with its marker. */
+function ownsLiveBridge(st: NetState | undefined): boolean {
+  if (!st) return false;
+  const br = bridgeOf(st.spec);
+  return bridgeVerdict(br, st.bridge, liveLink(br)).remove;
+}
+
+/**
+ * Refuses a reserved subnet always, and one that overlaps an address or a
+ * route of this namespace unless forced (then it is a note). `own` is the
+ * network's own bridge, skipped while qkvm runs it.
+ */
+async function checkSubnet(spec: NetworkSpec, opts: { force?: boolean; onNote?: (m: string) => void }, own?: string): Promise<void> {
+  if (!spec.subnet || spec.mode === 'user') return;
+  const net = parseCidr(spec.subnet);
+  assertNotReserved(net);
+  assertSubnetShape(spec.subnet, net);
+  // A bridge-mode network sits on the host's LAN: its subnet is the host's by design.
+  if (spec.mode === 'bridge') return;
+  const addrs = (await allIpv4()).map((a) => ({ dev: a.dev, local: a.cidr.split('/')[0], prefixlen: Number(a.cidr.split('/')[1]) }));
+  const hits = findOverlaps(net, addrs, await allRoutes(), own ? [own] : []);
+  if (!hits.length) return;
+  const what = `subnet ${net.cidr} of network "${spec.name}" overlaps ${hits.map(describeOverlap).join(', ')} in this host's network namespace`;
+  if (!opts.force) throw invalid(what, 'pick another --subnet, or add --force if you mean it (its gateway address and routes would then compete with the host\'s)');
+  opts.onNote?.(`warning: ${what} (--force)`);
 }
 
 const forwards = (mode: NetworkMode) => mode === 'routed' || mode === 'nat';
@@ -53,12 +99,14 @@ export interface DefineInput {
   description?: string;
 }
 
-/** A /24 in 192.168.100-254 that no definition and no host address uses yet. */
+/** A /24 in 192.168.100-254 that no definition, host address or route uses yet. */
 async function pickFreeSubnet(taken: string[]): Promise<string> {
-  const used = [...taken, ...(await allIpv4()).map((a) => a.cidr)].map((c) => parseCidr(c.replace(/\/(3[12])$/, '/30')));
+  const addrs = (await allIpv4()).map((a) => ({ dev: a.dev, local: a.cidr.split('/')[0], prefixlen: Number(a.cidr.split('/')[1]) }));
+  const routes = await allRoutes();
+  const defs = taken.map((c) => parseCidr(c));
   for (let third = 100; third < 255; third++) {
     const cand = parseCidr(`192.168.${third}.0/24`);
-    if (!used.some((u) => overlaps(u, cand))) return cand.cidr;
+    if (!defs.some((u) => overlaps(u, cand)) && !findOverlaps(cand, addrs, routes).length) return cand.cidr;
   }
   throw invalid('no free 192.168.x.0/24 subnet left', 'give one with --subnet');
 }
@@ -67,7 +115,7 @@ async function pickFreeSubnet(taken: string[]): Promise<string> {
  * Writes a network definition after checking it against the others: no two
  * networks share a bridge qkvm owns or an overlapping subnet.
  */
-export async function defineNetwork(input: DefineInput, opts: { overwrite?: boolean } = {}): Promise<NetworkSpec> {
+export async function defineNetwork(input: DefineInput, opts: { overwrite?: boolean; force?: boolean; onNote?: (m: string) => void } = {}): Promise<NetworkSpec> {
   validateName(input.name, 'network name');
   return withLock('net', input.name, 'defining the network', async () => {
     if (!opts.overwrite && networkExists(input.name)) {
@@ -93,6 +141,8 @@ export async function defineNetwork(input: DefineInput, opts: { overwrite?: bool
       const clash = others.find((o) => o.subnet && o.mode !== 'user' && overlaps(parseCidr(o.subnet), mine));
       if (clash) throw invalid(`subnet ${spec.subnet} overlaps network "${clash.name}" (${clash.subnet})`, 'pick another --subnet');
     }
+    const running = readState(spec.name);
+    await checkSubnet(spec, opts, ownsLiveBridge(running) ? bridgeOf(running!.spec) : undefined);
     return saveNetwork(spec, { overwrite: opts.overwrite });
   });
 }
@@ -100,10 +150,17 @@ export async function defineNetwork(input: DefineInput, opts: { overwrite?: bool
 export async function undefineNetwork(name: string): Promise<void> {
   await withLock('net', name, 'undefining the network', async () => {
     const spec = loadNetwork(name);
-    if (await isActive(spec) && OWNS_BRIDGE.includes(spec.mode)) {
-      throw new QkvmError('STATE', `network "${name}" is running`, { hint: `\`qkvm net stop ${name}\` first` });
+    const st = readState(name);
+    // Its dnsmasq, its bridge or its rules may still run: their records must stay until `net stop` removes them.
+    const pids = findDnsmasq(name);
+    if (pids.length) {
+      throw new QkvmError('STATE', `network "${name}" is running: its dnsmasq (pid ${pids.join(', ')}) still runs`, { hint: `\`qkvm net stop ${name}\` first` });
+    }
+    if (OWNS_BRIDGE.includes((st?.spec ?? spec).mode) && (ownsLiveBridge(st) || (st?.nft && await liveTable(st.nft.table)))) {
+      throw new QkvmError('STATE', `network "${name}" is running (bridge ${bridgeOf(st!.spec)})`, { hint: `\`qkvm net stop ${name}\` first` });
     }
     removeNetworkFile(name);
+    // rmSync removes a symlink itself, never what it points to.
     try { rmSync(runPaths.netStateDir(name), { recursive: true, force: true }); } catch { /* none */ }
   });
 }
@@ -137,7 +194,7 @@ export interface NetworkStatus {
 export async function isActive(spec: NetworkSpec): Promise<boolean> {
   if (spec.mode === 'user') return true;
   if (spec.mode === 'bridge') return isBridge(bridgeOf(spec));
-  return linkExists(bridgeOf(spec)) && readState(spec.name) !== undefined;
+  return ownsLiveBridge(readState(spec.name));
 }
 
 export async function networkStatus(name: string): Promise<NetworkStatus> {
@@ -174,6 +231,8 @@ export function startCommands(spec: NetworkSpec): string[][] {
   if (!OWNS_BRIDGE.includes(spec.mode)) return [];
   const br = bridgeOf(spec);
   const cmds: string[][] = [['ip', 'link', 'add', 'name', br, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']];
+  // The marker that proves the bridge is qkvm's; its token is drawn at each start.
+  cmds.push(['ip', 'link', 'set', 'dev', br, 'alias', ownerMarker(spec.name, readState(spec.name)?.token ?? 'TOKEN')]);
   if (spec.mtu) cmds.push(['ip', 'link', 'set', 'dev', br, 'mtu', String(spec.mtu)]);
   cmds.push(['ip', 'link', 'set', 'dev', br, 'up']);
   if (spec.subnet) {
@@ -193,41 +252,64 @@ export function networkLeases(name: string): Lease[] {
 
 // ---------------------------------------------------------------- start / stop
 
-export async function startNetwork(name: string, opts: NetOpts = {}): Promise<NetworkStatus> {
+export async function startNetwork(name: string, opts: NetOpts & { force?: boolean } = {}): Promise<NetworkStatus> {
   await withLock('net', name, 'starting the network', () => startUnlocked(loadNetwork(name), opts), 30_000);
   return networkStatus(name);
 }
 
-async function startUnlocked(spec: NetworkSpec, opts: NetOpts): Promise<void> {
+async function startUnlocked(spec: NetworkSpec, opts: NetOpts & { force?: boolean }): Promise<void> {
   const { onCommand } = opts;
   if (spec.mode === 'user') return;
   const br = bridgeOf(spec);
   if (spec.mode === 'bridge') {
+    await checkSubnet(spec, opts);
     if (!isBridge(br)) {
       throw new QkvmError('HOST', `bridge ${br} does not exist on this host`, { hint: `create it, e.g. \`qkvm net bridge-setup ${br} --uplink IF\`` });
     }
     return;
   }
-  const running = readState(spec.name);
+  let st = readState(spec.name);
   // Restarting with a changed definition: take the old one down first so nothing of it lingers.
-  if (running && JSON.stringify(running.spec) !== JSON.stringify(spec)) {
-    const ports = bridgePorts(bridgeOf(running.spec));
+  if (st && JSON.stringify(st.spec) !== JSON.stringify(spec)) {
+    const ports = ownsLiveBridge(st) ? bridgePorts(bridgeOf(st.spec)) : [];
     if (ports.length) {
       throw new QkvmError('IN_USE', `network "${spec.name}" runs an older definition and guests are attached (${ports.join(', ')})`, {
         hint: `stop those guests, or \`qkvm net stop ${spec.name} --force\`, then start it again`,
       });
     }
-    await teardown(running.spec, opts);
+    await teardown(st, opts);
+    st = undefined;
   }
-  const wasUp = linkExists(br) && readState(spec.name) !== undefined;
+  const wasUp = ownsLiveBridge(st);
+  // A repair (a guest's start finding dnsmasq dead) keeps the --force the network was started with.
+  const force = opts.force || (wasUp && st?.forced === true);
+  await checkSubnet(spec, { ...opts, force }, wasUp ? br : undefined);
   if (linkExists(br) && !wasUp) {
-    throw new QkvmError('HOST', `interface ${br} exists but was not made by qkvm for network "${spec.name}"`, {
-      hint: `remove it (\`ip link del ${br}\`) or name another bridge with --bridge`,
+    throw new QkvmError('HOST', `interface ${br} exists but was not made by qkvm for network "${spec.name}": qkvm leaves it alone`, {
+      hint: `remove it yourself if it is a leftover (\`ip link del ${br}\`), or name another bridge with --bridge`,
     });
   }
+  const table = nftTableName(spec.name);
+  const liveT = nftRuleset(spec) ? await liveTable(table) : undefined;
+  if (liveT && !nftVerdict(table, st?.nft, liveT).remove) {
+    throw new QkvmError('HOST', `nft table ip ${table} exists but was not made by qkvm for network "${spec.name}": qkvm leaves it alone`, {
+      hint: `remove it yourself if it is a leftover (\`nft delete table ip ${table}\`), or give the network another name`,
+    });
+  }
+  const cur: NetState = { spec, startedAt: st?.startedAt ?? new Date().toISOString(), token: st?.token ?? randomBytes(6).toString('hex'), bridge: wasUp ? st!.bridge : undefined, nft: liveT ? st!.nft : undefined, forced: force || undefined };
+  const marker = ownerMarker(spec.name, cur.token!);
   ensureDir(runPaths.netStateDir(spec.name));
-  writeFileAtomic(stateFile(spec.name), JSON.stringify({ spec, startedAt: new Date().toISOString() } satisfies NetState, null, 2));
+  saveState(cur);
   try {
+    if (!wasUp) {
+      // `ip link add` fails if someone made the bridge meanwhile, so qkvm never marks a bridge it did not create.
+      await createBridge(br, onCommand);
+      await setAlias(br, marker, onCommand);
+      const live = liveLink(br);
+      if (!live || live.alias !== marker) throw new QkvmError('HOST', `bridge ${br} lost qkvm's marker while it was being set up`);
+      cur.bridge = { name: br, ifindex: live.ifindex, marker };
+      saveState(cur);
+    }
     await ensureBridge(br, spec.mtu, onCommand);
     if (spec.subnet) {
       const net = parseCidr(spec.subnet);
@@ -236,47 +318,69 @@ async function startUnlocked(spec: NetworkSpec, opts: NetOpts): Promise<void> {
     if (forwards(spec.mode) && enableIpForwarding(onCommand)) {
       if (!existsSync(forwardMarker())) writeFileAtomic(forwardMarker(), '0\n');
     }
-    if (nftRuleset(spec) && !(await nftTableExists(spec.name))) await applyNft(spec, onCommand);
+    if (nftRuleset(spec) && !cur.nft) {
+      cur.nft = await applyNft(spec, marker, onCommand);
+      saveState(cur);
+    }
     if (wantsDnsmasq(spec)) await startDnsmasq(spec, onCommand);
   } catch (e) {
-    // A failed start leaves nothing behind unless the network was already up.
-    if (!wasUp) await teardown(spec, {}).catch(() => undefined);
+    // A failed start leaves nothing behind unless the network was already up; teardown removes only what is recorded.
+    if (!wasUp) await teardown(cur, {}).catch(() => undefined);
     throw e;
   }
 }
 
-/** Removes everything a network made: dnsmasq, its nft table, its bridge, and forwarding if it was the last. */
-async function teardown(spec: NetworkSpec, opts: NetOpts): Promise<void> {
-  const { onCommand } = opts;
+/**
+ * Removes what qkvm made for a network and still finds as it made it: its
+ * dnsmasq (by process identity), its nft table and its bridge (by record and
+ * marker), and forwarding if qkvm turned it on and this was the last. What does
+ * not match is left in place, with a note. The record goes last, and only if
+ * no dnsmasq of the network survived.
+ */
+async function teardown(st: NetState, opts: NetOpts): Promise<void> {
+  const { onCommand, onNote } = opts;
+  const spec = st.spec;
   if (!OWNS_BRIDGE.includes(spec.mode)) return;
-  await stopDnsmasq(spec.name, onCommand);
-  await deleteNft(spec.name, onCommand);
-  await deleteLink(bridgeOf(spec), onCommand);
+  const left = await stopDnsmasq(spec.name, onCommand);
+  if (left.length) throw new QkvmError('HOST', `dnsmasq of network "${spec.name}" (pid ${left.join(', ')}) would not stop`, { hint: 'kill it, then run `qkvm net stop` again' });
+  const table = nftTableName(spec.name);
+  const liveT = await liveTable(table);
+  const nv = nftVerdict(table, st.nft, liveT);
+  if (nv.remove) await deleteNftHandle(st.nft!, onCommand);
+  else if (liveT) onNote?.(nv.why);
+  const br = bridgeOf(spec);
+  const bv = bridgeVerdict(br, st.bridge, liveLink(br));
+  if (bv.remove) await deleteLink(br, onCommand);
+  else if (linkExists(br)) onNote?.(bv.why);
   try { unlinkSync(stateFile(spec.name)); } catch { /* none */ }
-  try { unlinkSync(dnsmasqFiles(spec.name).pidFile); } catch { /* none */ }
-  if (forwards(spec.mode) && existsSync(forwardMarker())) {
-    const stillForwarding = listNetworkNames().some((n) => {
-      const st = readState(n);
-      return st !== undefined && n !== spec.name && forwards(st.spec.mode) && linkExists(bridgeOf(st.spec));
+  if (forwards(spec.mode)) {
+    let marker: string | undefined;
+    try { marker = readFileSync(forwardMarker(), 'utf8'); } catch { /* qkvm did not turn it on */ }
+    const others = listNetworkNames().some((n) => {
+      const o = readState(n);
+      return o !== undefined && n !== spec.name && forwards(o.spec.mode) && ownsLiveBridge(o);
     });
-    if (!stillForwarding) {
-      disableIpForwarding(onCommand);
-      try { unlinkSync(forwardMarker()); } catch { /* none */ }
-    }
+    if (restoreForwarding(marker, others, ipForwarding())) disableIpForwarding(onCommand);
+    if (marker !== undefined && !others) { try { unlinkSync(forwardMarker()); } catch { /* none */ } }
   }
 }
 
 export async function stopNetwork(name: string, opts: NetOpts & { force?: boolean } = {}): Promise<void> {
   await withLock('net', name, 'stopping the network', async () => {
-    const spec = readState(name)?.spec ?? loadNetwork(name);
-    if (!OWNS_BRIDGE.includes(spec.mode)) return;
-    const ports = bridgePorts(bridgeOf(spec));
+    const st = readState(name);
+    const spec = st?.spec ?? loadNetwork(name);
+    if (!OWNS_BRIDGE.includes(spec.mode)) {
+      if (spec.mode === 'bridge') opts.onNote?.(`network "${name}" joins bridge ${bridgeOf(spec)}, which belongs to the host: qkvm never removes it`);
+      return;
+    }
+    const ports = ownsLiveBridge(st) ? bridgePorts(bridgeOf(spec)) : [];
     if (ports.length && !opts.force) {
       throw new QkvmError('IN_USE', `network "${name}" still has guests attached (${ports.join(', ')})`, {
         hint: 'stop those guests first, or use --force to cut them off',
       });
     }
-    await teardown(spec, opts);
+    // Without a record nothing is qkvm's but a dnsmasq proven to be this network's.
+    await teardown(st ?? { spec, startedAt: '' }, opts);
   }, 30_000);
 }
 
@@ -297,8 +401,8 @@ export async function reconcileNetworks(opts: NetOpts = {}): Promise<string[]> {
   const fixed: string[] = [];
   for (const n of listNetworkNames()) {
     const st = readState(n);
-    if (st && !linkExists(bridgeOf(st.spec))) {
-      await withLock('net', n, 'cleaning up', () => teardown(st.spec, opts), 10_000);
+    if (st && OWNS_BRIDGE.includes(st.spec.mode) && !linkExists(bridgeOf(st.spec))) {
+      await withLock('net', n, 'cleaning up', () => teardown(st, opts), 10_000);
       fixed.push(n);
     }
   }

@@ -4,6 +4,8 @@ import { parseCidr } from './cidr.js';
 import { bridgeOf, nftTableName } from './derive.js';
 import { run, type CommandListener } from './exec.js';
 import type { NetworkSpec } from './schema.js';
+import { QkvmError } from '../errors.js';
+import type { LiveTable, NftRecord } from './ownership.js';
 
 /** The ruleset text (for `nft -f -`), or undefined when the mode needs no rules. */
 export function nftRuleset(spec: NetworkSpec): string | undefined {
@@ -38,21 +40,39 @@ export function nftRuleset(spec: NetworkSpec): string | undefined {
 }
 
 export async function nftTableExists(network: string): Promise<boolean> {
-  const r = await run(['nft', 'list', 'table', 'ip', nftTableName(network)], { allowFail: true });
-  return r.exitCode === 0;
+  return (await liveTable(nftTableName(network))) !== undefined;
 }
 
-/** Loads the table, replacing an older copy in the same transaction. */
-export async function applyNft(spec: NetworkSpec, onCommand?: CommandListener): Promise<void> {
+/** Parses `nft -a list table ip T`: the table's handle and comment. */
+export function parseTableListing(text: string): LiveTable | undefined {
+  const h = /^table ip \S+ \{ # handle (\d+)$/m.exec(text);
+  if (!h) return undefined;
+  const c = /^\s*comment "([^"]*)"\s*$/m.exec(text);
+  return { handle: Number(h[1]), comment: c?.[1] };
+}
+
+export async function liveTable(table: string): Promise<LiveTable | undefined> {
+  const r = await run(['nft', '-a', 'list', 'table', 'ip', table], { allowFail: true });
+  return r.exitCode === 0 ? parseTableListing(r.stdout) : undefined;
+}
+
+/**
+ * Creates the table with `comment` (qkvm's marker) and returns its record.
+ * `create table` fails if a table of that name exists, and with it the whole
+ * transaction: qkvm never merges its rules into someone else's table.
+ */
+export async function applyNft(spec: NetworkSpec, comment: string, onCommand?: CommandListener): Promise<NftRecord | undefined> {
   const rules = nftRuleset(spec);
-  if (!rules) return;
+  if (!rules) return undefined;
   const table = nftTableName(spec.name);
-  // add + delete + define in one file: nft applies it atomically, whether or not the table existed.
-  const text = `add table ip ${table}\ndelete table ip ${table}\n${rules}`;
-  await run(['nft', '-f', '-'], { input: text, onCommand });
+  await run(['nft', '-f', '-'], { input: `create table ip ${table} { comment "${comment}" ; }\n${rules}`, onCommand });
+  const live = await liveTable(table);
+  if (!live || live.comment !== comment) throw new QkvmError('HOST', `nft table ip ${table} did not come up with qkvm's marker`);
+  return { table, handle: live.handle, comment };
 }
 
-export async function deleteNft(network: string, onCommand?: CommandListener): Promise<void> {
-  if (!(await nftTableExists(network))) return;
-  await run(['nft', 'delete', 'table', 'ip', nftTableName(network)], { onCommand, allowFail: true });
+/** Deletes the table by its recorded handle, so a table made by someone else under the same name is never hit. */
+export async function deleteNftHandle(rec: NftRecord, onCommand?: CommandListener): Promise<boolean> {
+  const r = await run(['nft', 'delete', 'table', 'ip', 'handle', String(rec.handle)], { onCommand, allowFail: true });
+  return r.exitCode === 0;
 }

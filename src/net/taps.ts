@@ -1,9 +1,12 @@
 // The per-tap settings file that scripts/qemu-ifup reads (QEMU passes the
 // script only the tap's name): QKVM_RUN/taps/TAP.env, lines of KEY=VALUE.
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { constants, closeSync, fstatSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { run as runPaths } from '../config/paths.js';
 import { writeFileAtomic } from '../config/atomic.js';
 import { invalid } from '../errors.js';
+import type { CommandListener } from './exec.js';
+import { deleteLink, isTuntap, linkExists } from './link.js';
+import { tapVerdict, type Verdict } from './ownership.js';
 
 export interface TapFacts {
   TAP: string;
@@ -46,12 +49,30 @@ export function writeTapFile(f: TapFacts): void {
   writeFileAtomic(runPaths.tapFile(f.TAP), tapFileText(f), 0o644);
 }
 
+/** The tap's record, read without following a symlink (O_NOFOLLOW) and only from a regular file. */
 export function readTapFile(tap: string): Partial<TapFacts> | undefined {
-  try { return parseTapFile(readFileSync(runPaths.tapFile(tap), 'utf8')); } catch { return undefined; }
+  let fd: number;
+  try { fd = openSync(runPaths.tapFile(tap), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK); } catch { return undefined; }
+  try {
+    if (!fstatSync(fd).isFile()) return undefined;
+    return parseTapFile(readFileSync(fd, 'utf8'));
+  } catch { return undefined; } finally { closeSync(fd); }
 }
 
 export function removeTapFile(tap: string): void {
   try { unlinkSync(runPaths.tapFile(tap)); } catch { /* gone */ }
+}
+
+/**
+ * Deletes a guest's tap only if qkvm recorded it for that guest and it is still
+ * a tun/tap device; removes the record when it is this guest's. Returns the verdict.
+ */
+export async function releaseTap(tap: string, guest: string, onCommand?: CommandListener): Promise<Verdict> {
+  const rec = readTapFile(tap);
+  const v = tapVerdict(tap, guest, rec, { exists: linkExists(tap), isTuntap: isTuntap(tap) });
+  if (v.remove) await deleteLink(tap, onCommand);
+  if (rec?.GUEST === guest && rec.TAP === tap) removeTapFile(tap);
+  return v;
 }
 
 /** Every tap file, as [tap, facts]. */

@@ -1,7 +1,7 @@
 // scripts/qemu-ifup and qemu-ifdown run by hand, as a learner would (and as
 // QEMU does): a tap joins its bridge with its MTU and VLAN, and leaves it; bad
 // input stops them with a message and a non-zero status.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,14 +43,14 @@ describe.skipIf(why !== '' && !IN_CI)('qemu-ifup and qemu-ifdown', () => {
     const probe = await ns.exec(['ip', 'link', 'add', 'name', 'qkvlprobe', 'type', 'bridge', 'vlan_filtering', '1'], { reject: false });
     if (probe.code !== 0) {
       console.warn('net-scripts: VLAN case skipped: this kernel\'s bridge has no VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)');
-      tapFile('tap1', 'BRIDGE=qkbr-t\nVLAN=10\n');
+      tapFile('tap1', 'TAP=tap1\nBRIDGE=qkbr-t\nVLAN=10\n');
       const r = await script(ifup, 'tap1');
       expect(r.stderr).toMatch(/CONFIG_BRIDGE_VLAN_FILTERING/); // and the script says so
       ctx.skip();
       return;
     }
     await ns.exec(['ip', 'link', 'del', 'qkvlprobe']);
-    tapFile('tap1', 'BRIDGE=qkbr-t\nVLAN=10\nMTU=1300\n');
+    tapFile('tap1', 'TAP=tap1\nBRIDGE=qkbr-t\nVLAN=10\nMTU=1300\n');
     const r = await script(ifup, 'tap1');
     expect(r.code, r.stderr).toBe(0);
     const vlans = await json(['bridge', '-j', 'vlan', 'show', 'dev', 'tap1']);
@@ -78,10 +78,10 @@ describe.skipIf(why !== '' && !IN_CI)('qemu-ifup and qemu-ifdown', () => {
   });
 
   it.each([
-    ['BRIDGE=br0;x\n', /BRIDGE must be an interface name/],
-    ['BRIDGE=qkbr-t\nMTU=9x\n', /MTU must be/],
-    ['BRIDGE=qkbr-t\nVLAN=4095\n', /VLAN must be/],
-    ['BRIDGE=nosuchbr\nNETWORK=lab\n', /bridge nosuchbr does not exist.*qkvm net start lab/],
+    ['TAP=tap0\nBRIDGE=br0;x\n', /BRIDGE must be an interface name/],
+    ['TAP=tap0\nBRIDGE=qkbr-t\nMTU=9x\n', /MTU must be/],
+    ['TAP=tap0\nBRIDGE=qkbr-t\nVLAN=4095\n', /VLAN must be/],
+    ['TAP=tap0\nBRIDGE=nosuchbr\nNETWORK=lab\n', /bridge nosuchbr does not exist.*qkvm net start lab/],
   ])('ifup refuses the settings %j', async (text, msg) => {
     tapFile('tap0', text);
     const r = await script(ifup, 'tap0');
@@ -90,9 +90,72 @@ describe.skipIf(why !== '' && !IN_CI)('qemu-ifup and qemu-ifdown', () => {
   });
 
   it('a settings file cannot run code: it is parsed, not sourced', async () => {
-    tapFile('tap0', 'BRIDGE=qkbr-t\n$(touch /tmp/qkvm-pwned)\nGUEST=`touch /tmp/qkvm-pwned`\n');
+    tapFile('tap0', 'TAP=tap0\nBRIDGE=qkbr-t\n$(touch /tmp/qkvm-pwned)\nGUEST=`touch /tmp/qkvm-pwned`\n');
     const r = await script(ifup, 'tap0');
     expect(r.code, r.stderr).toBe(0);
     expect((await ns.exec(['test', '-e', '/tmp/qkvm-pwned'], { reject: false })).code).not.toBe(0);
+  });
+
+  describe('they act only on a tap qkvm recorded, read from a file no one else wrote', () => {
+    const envPath = (tap: string) => path.join(runDir, 'taps', `${tap}.env`);
+    const master = async (dev: string) => (await json(['ip', '-j', 'link', 'show', 'dev', dev]))[0].master;
+    beforeAll(async () => { await ns.exec(['ip', 'link', 'set', 'tap0', 'nomaster']); });
+
+    it('ifup refuses a settings file that is a symlink', async () => {
+      const target = path.join(runDir, 'elsewhere.env');
+      writeFileSync(target, 'TAP=tap0\nBRIDGE=qkbr-t\n');
+      unlinkSync(envPath('tap0'));
+      symlinkSync(target, envPath('tap0'));
+      const r = await script(ifup, 'tap0');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/tap0\.env is a symlink: refused/);
+      expect(await master('tap0')).toBeUndefined();
+    });
+
+    it('ifup refuses a settings file others can write, or a taps directory others can write', async () => {
+      rmSync(envPath('tap0'), { force: true });
+      tapFile('tap0', 'TAP=tap0\nBRIDGE=qkbr-t\n');
+      chmodSync(envPath('tap0'), 0o666);
+      let r = await script(ifup, 'tap0');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/tap0\.env must belong to root .* not be writable by others/);
+      chmodSync(envPath('tap0'), 0o644);
+      chmodSync(path.join(runDir, 'taps'), 0o777);
+      r = await script(ifup, 'tap0');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/taps must belong to root .* not be writable by others/);
+      chmodSync(path.join(runDir, 'taps'), 0o755);
+      expect(await master('tap0')).toBeUndefined();
+    });
+
+    it('ifup refuses a record of another tap, and an interface that is not a tap', async () => {
+      tapFile('tap0', 'TAP=tap1\nBRIDGE=qkbr-t\n');
+      let r = await script(ifup, 'tap0');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/records TAP='tap1', not tap0: refused/);
+      await ns.exec(['ip', 'link', 'add', 'name', 'dum0', 'type', 'veth', 'peer', 'name', 'dum1']);
+      tapFile('dum0', 'TAP=dum0\nBRIDGE=qkbr-t\n');
+      r = await script(ifup, 'dum0');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/dum0 is not a tun\/tap device: refused/);
+      expect(await master('dum0')).toBeUndefined();
+      expect(await master('tap0')).toBeUndefined();
+    });
+
+    it('ifdown leaves a tap it has no record of, and an interface that is not a tap', async () => {
+      tapFile('tap0', 'TAP=tap0\nBRIDGE=qkbr-t\n');
+      expect((await script(ifup, 'tap0')).code).toBe(0);
+      unlinkSync(envPath('tap0'));
+      let r = await script(ifdown, 'tap0');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/tap0\.env is missing/);
+      expect(await master('tap0')).toBe('qkbr-t');
+      await ns.exec(['ip', 'link', 'set', 'dum0', 'master', 'qkbr-t']);
+      await ns.exec(['ip', 'link', 'set', 'dum0', 'up']);
+      r = await script(ifdown, 'dum0');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/dum0 is not a tun\/tap device: refused/);
+      expect(await master('dum0')).toBe('qkbr-t');
+    });
   });
 });
