@@ -46,12 +46,17 @@ export function comparable(spec: VmSpec, macsFrom?: VmSpec): Record<string, unkn
   return { ...rest, nics };
 }
 
+/** JSON with object keys sorted, so that the order a file was written in does not matter. */
+export function canonical(v: unknown): string | undefined {
+  return JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([p], [q]) => (p < q ? -1 : 1))) : x));
+}
+
 /** "field: stored X, file Y" for each field that differs. */
 export function specDiff(stored: VmSpec, file: VmSpec): string[] {
   const a = comparable(stored, file), b = comparable(file);
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
-  return keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-    .map((k) => `  ${k}: stored ${JSON.stringify(a[k]) ?? '(none)'}, in the file ${JSON.stringify(b[k]) ?? '(none)'}`);
+  return keys.filter((k) => canonical(a[k]) !== canonical(b[k]))
+    .map((k) => `  ${k}: stored ${canonical(a[k]) ?? '(none)'}, in the file ${canonical(b[k]) ?? '(none)'}`);
 }
 
 export interface RestorePlan {
