@@ -113,7 +113,9 @@ export function findPrograms(args: readonly string[], scripts: BundledScripts): 
     for (const [value, at] of [[opt.inline, i], [args[i + 1], i + 1]] as const) {
       if (value === undefined && at !== i) continue;
       const reason = programReason(opt.name, value, scripts);
-      if (reason) { add({ index: at, option: arg, value: value ?? arg, reason }); break; }
+      // An option refused whatever its value (-plugin, -sandbox) is shown with the word after it.
+      const shown = value ?? (args[i + 1] !== undefined && !optionName(args[i + 1]) ? args[i + 1] : arg);
+      if (reason) { add({ index: at, option: arg, value: shown, reason }); break; }
     }
   });
   return out.sort((a, b) => a.index - b.index);

@@ -126,8 +126,11 @@ describe('shifting cannot hide an argument', () => {
   it('reads each element as an option and as the value of the one before', () => {
     // QEMU would take "-netdev" as -name's value; qkvm still reads the pair after it.
     expect(values(['-name', '-netdev', 'bridge,id=n'])).toEqual(['bridge,id=n']);
-    expect(values(['-no-reboot', '-plugin', 'x.so'])).toEqual(['-plugin']);
-    expect(values(['-netdev', '-plugin', 'x.so'])).toEqual(['-plugin']);
+    expect(values(['-no-reboot', '-plugin', 'x.so'])).toEqual(['x.so']);
+    expect(values(['-no-reboot', '-plugin'])).toEqual(['-plugin']);
+    expect(values(['-sandbox', '-S'])).toEqual(['-sandbox']);
+    expect(values(['-netdev', '-plugin', 'x.so'])).toEqual(['x.so']);
+    expect(found(['-netdev', '-plugin', 'x.so'])[0]).toMatchObject({ index: 1, option: '-plugin' });
     expect(values(['-netdev=tap,id=n', 'script=no'])).toEqual(['tap,id=n']);
   });
   it('reports each element once, in order', () => {
