@@ -237,6 +237,17 @@ describe('safety: trust (class 3)', () => {
     await nothingLost(before);
   });
 
+  it('S-T20 trust: exec: typed into the monitor or raw QMP needs --allow-programs', async () => {
+    const before = await w.snapshot();
+    const r = await w.qkvm(['monitor', 'bystander', `migrate "exec:touch ${sentinel('t20')}"`]);
+    expectRefused(r, { code: 2, mentions: [`exec:touch ${sentinel('t20')}`, '--allow-programs'] });
+    const q = await w.qkvm(['qmp', 'bystander', JSON.stringify({ execute: 'migrate', arguments: { uri: `exec:touch ${sentinel('t20')}` } })]);
+    expectRefused(q, { code: 2, mentions: [`exec:touch ${sentinel('t20')}`] });
+    expect(existsSync(sentinel('t20'))).toBe(false);
+    expect((await w.qkvm(['domstate', 'bystander'])).stdout).toContain('running');
+    await nothingLost(before);
+  });
+
   it('S-T19 trust: the untampered save file restores from the stored definition (through fd:3, no shell)', async () => {
     const r = await w.qkvm(['restore', saveFile]);
     expect(r.code, r.stderr).toBe(0);
