@@ -30,6 +30,7 @@ describe('parseKeyVals', () => {
     expect(parseKeyVals('file=a.so', 'file')).toEqual([['file', 'a.so']]);
     expect(parseKeyVals('a.so', 'file')).toEqual([['file', 'a.so']]);
     expect(parseKeyVals('tap,down_script=/x')).toEqual([['type', 'tap'], ['down-script', '/x']]);
+    expect(parseKeyVals('tap,=x')).toEqual([['type', 'tap'], ['', 'x']]);
   });
 });
 
@@ -72,6 +73,7 @@ describe('taps and helpers', () => {
     ['-netdev', '{"type":"tap","id":"n","script":"/tmp/evil","downscript":"no"}', /script=\/tmp\/evil/],
     ['-netdev', '{"type":"bridge","id":"n"}', /bridge-helper/],
     ['-netdev', '{not json', /JSON form/],
+    ['-netdev', '  {"type":"bridge","id":"n"}', /bridge-helper/],
   ])('%s %s is refused', (opt, value, reason) => {
     const f = found([opt, value]);
     expect(f).toHaveLength(1);
@@ -108,6 +110,10 @@ describe('options that load code or open another way in', () => {
     [['-set', 'netdev.n1.script=/tmp/evil'], /netdev/],
     [['-set', 'net.n1.type=tap'], /net/],
     [['-set', 'device.x.script=/tmp/evil'], /sets script/],
+    [['-set', 'nic.n1.script=/tmp/evil'], /rewrites a nic option/],
+    [['-set', 'sandbox.s.spawn=allow'], /rewrites a sandbox option/],
+    [['-set', 'mon.m.mode=control'], /rewrites a mon option/],
+    [['-set', 'plugin.p.file=x.so'], /rewrites a plugin option/],
   ])('%j', (args, reason) => {
     const f = found(args);
     expect(f).toHaveLength(1);
@@ -117,6 +123,8 @@ describe('options that load code or open another way in', () => {
     expect(found(['-set', 'device.nic0.rombar=0'])).toEqual([]);
     expect(found(['-set'])).toEqual([]);
     expect(found(['-global', 'x.smb=on'])).toEqual([]);
+    expect(found(['-set', 'device.x.noscript=1'])).toEqual([]);
+    expect(found(['-set', 'device.x.scripted=1'])).toEqual([]);
     expect(programReason('-set', undefined, S)).toBeUndefined();
     expect(programReason('-netdev', undefined, S)).toBeUndefined();
   });
