@@ -16,6 +16,8 @@ export { hmp, qmpPassthrough, vnc } from './runtime/monitor.js';
 export { withQmp, connectQmp } from './runtime/qmp.js';
 export { createGuest, defineGuest, dumpConfig, undefineGuest, editGuest, setAutostart, updateDefinition, templateNames, templateSpec } from './runtime/define.js';
 export { QmpClient } from './qmp/index.js';
+export { trustGuest, type TrustStatus, type TrustOptions } from './runtime/trust.js';
+export { readAllowance, decideExtraArgs, trustCommand, type Allowance, type Grant } from './config/trust.js';
 export { setBalloon, memoryStats, parseBalloonTarget, type BalloonResult, type MemStats } from './runtime/memory.js';
 export { vcpuInfo, pinVcpu, setVcpus, parseCpuList, formatCpuList, hostCpus, hostOvercommit, type VcpuInfo, type Overcommit } from './runtime/vcpu.js';
 export { guestStats, sampleStats, type ProcessStats } from './runtime/stats.js';

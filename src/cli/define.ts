@@ -10,6 +10,12 @@ const legacy = () => import('../qemu/legacy/index.js');
 
 const name = (y: Argv) => y.positional('name', { type: 'string', demandOption: true, describe: 'guest name' });
 
+/** The two trust flags (docs/safety.md): recorded for exactly the extraArgs stored. */
+const trustFlags = (y: Argv) => y
+  .option('allow-extra-args', { type: 'boolean', default: false, describe: "allow this definition's raw extraArgs (exactly these; any change needs the flag again)" })
+  .option('allow-programs', { type: 'boolean', default: false, describe: 'also allow extraArgs that make QEMU run programs as root (exec:, tap scripts, helpers)' });
+const grantOf = (a: any) => ({ extraArgs: a.allowExtraArgs, programs: a.allowPrograms });
+
 /** "path,size=10G,format=qcow2,bus=virtio" -> a disk entry and an optional size to create it with. */
 export function parseDiskFlag(text: string): { disk: Record<string, unknown>; size?: string } {
   const [file, ...kv] = text.split(',');
@@ -62,6 +68,8 @@ export const defineCommands: CommandModule<any, any>[] = [
       .option('description', { type: 'string' })
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing definition' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the definition, save nothing' })
+      .option('allow-extra-args', { type: 'boolean', default: false, describe: "allow the definition's raw extraArgs (e.g. from --from-cmdline)" })
+      .option('allow-programs', { type: 'boolean', default: false, describe: 'also allow extraArgs that make QEMU run programs as root' })
       .example('qkvm create web --template linux-server --memory 2G', '')
       .example('qkvm create lab --disk lab.qcow2,size=10G --cdrom debian.iso --network default --vnc 1', '')
       .example('qkvm create xp --from-cmdline -- qemu-kvm -m 512 -hda xp.qcow2 -net nic -net user', ''),
@@ -103,7 +111,7 @@ export const defineCommands: CommandModule<any, any>[] = [
         const YAML = (await import('yaml')).default;
         return print(YAML.stringify(spec));
       }
-      const r = await createGuest(a.name, { template: a.template, overrides: overrides as any, diskSizes, overwrite: a.overwrite });
+      const r = await createGuest(a.name, { template: a.template, overrides: overrides as any, diskSizes, overwrite: a.overwrite, trust: grantOf(a), onNote: note });
       for (const img of r.createdImages) note(`created disk image ${img}`);
       note(`guest "${a.name}" defined; start it with \`qkvm start ${a.name}\``);
     }),
@@ -111,10 +119,10 @@ export const defineCommands: CommandModule<any, any>[] = [
   {
     command: 'define <file>',
     describe: 'Define (or with --overwrite, redefine) a guest from a YAML file',
-    builder: (y) => y.positional('file', { type: 'string', demandOption: true })
-      .option('overwrite', { type: 'boolean', default: false }),
+    builder: (y) => trustFlags(y.positional('file', { type: 'string', demandOption: true })
+      .option('overwrite', { type: 'boolean', default: false })),
     handler: action(async (a) => {
-      const spec = await (await api()).defineGuest(a.file, { overwrite: a.overwrite });
+      const spec = await (await api()).defineGuest(a.file, { overwrite: a.overwrite, trust: grantOf(a), onNote: note });
       note(`guest "${spec.name}" defined`);
     }),
   },
@@ -143,10 +151,26 @@ export const defineCommands: CommandModule<any, any>[] = [
   {
     command: 'edit <name>',
     describe: 'Edit a definition in $EDITOR; an invalid edit leaves the old one in place',
-    builder: name,
+    builder: (y) => trustFlags(name(y)),
     handler: action(async (a) => {
-      const r = await (await api()).editGuest(a.name);
+      const r = await (await api()).editGuest(a.name, undefined, { trust: grantOf(a), onNote: note });
       note(r.changed ? `guest "${a.name}" updated (takes effect at the next start)` : 'no change');
+    }),
+  },
+  {
+    command: 'trust <name>',
+    describe: "Show, allow or revoke a guest's raw extraArgs (see docs/safety.md)",
+    builder: (y) => trustFlags(name(y))
+      .option('digest', { type: 'string', describe: 'allow only if the stored extraArgs still have this digest (start prints it)' })
+      .option('revoke', { type: 'boolean', default: false, describe: 'remove the allowance' })
+      .option('json', { type: 'boolean', default: false })
+      .example('qkvm trust web --allow-extra-args', 'allow the extraArgs stored for "web" now'),
+    handler: action(async (a) => {
+      const t = await (await api()).trustGuest(a.name, { allowExtraArgs: a.allowExtraArgs, allowPrograms: a.allowPrograms, digest: a.digest, revoke: a.revoke, onNote: note });
+      if (a.json) return printJson(t);
+      if (!t.extraArgs.length) return print(`guest "${t.name}" has no extraArgs`);
+      print(`guest "${t.name}": extraArgs ${JSON.stringify(t.extraArgs)} are ${t.allowed ? `allowed${t.allowance?.programs ? ', including programs' : ''} (since ${t.allowance?.allowedAt})` : 'not allowed: start refuses them'}`);
+      for (const p of t.programs) print(`  runs a program: ${p.value}: ${p.reason}`);
     }),
   },
   {
@@ -186,10 +210,15 @@ export const defineCommands: CommandModule<any, any>[] = [
     builder: (y) => name(y).option('explain', { type: 'boolean', default: false }).option('json', { type: 'boolean', default: false })
       .example('qkvm cmdline demo --explain', ''),
     handler: action(async (a) => {
-      const { loadVm, resolveCaps, commandFor, formatCommand } = await api();
+      const { loadVm, resolveCaps, commandFor, formatCommand, readAllowance, decideExtraArgs, trustCommand } = await api();
       const spec = loadVm(a.name);
       const caps = await resolveCaps(spec.accel, a.explain ? note : undefined);
       const cmd = commandFor(spec, caps);
+      if (spec.extraArgs.length) {
+        // The raw arguments are the last ones; say whose they are and whether start will run them.
+        const d = decideExtraArgs(spec.extraArgs, readAllowance(a.name));
+        note(`note: the last ${spec.extraArgs.length} argument(s) are your raw extraArgs ${JSON.stringify(spec.extraArgs)}: ${d.missing.length ? `NOT allowed, start refuses them (allow: ${trustCommand(a.name, d)})` : 'allowed, passed to QEMU unchecked'}`);
+      }
       if (a.json) return printJson({ binary: cmd.binary, args: cmd.args });
       process.stdout.write(formatCommand(cmd, { explain: a.explain }));
     }),

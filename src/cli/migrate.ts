@@ -54,9 +54,15 @@ export const migrateCommands: CommandModule<any, any>[] = [
     builder: (y) => y.positional('file', { type: 'string', demandOption: true })
       .option('name', { type: 'string', describe: 'restore under another name' })
       .option('paused', { type: 'boolean', default: false, describe: 'leave it paused' })
+      .option('use-file-definition', { type: 'boolean', default: false, describe: 'start from the definition in the file, not the stored one (it is not stored)' })
+      .option('allow-extra-args', { type: 'boolean', default: false, describe: 'allow the raw extraArgs of the definition used, for this restore' })
+      .option('allow-programs', { type: 'boolean', default: false, describe: 'also allow extraArgs that make QEMU run programs as root' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }),
     handler: action(async (a) => {
-      const r = await (await api()).restoreGuest(a.file, { name: a.name, paused: a.paused, onNote: note });
+      const r = await (await api()).restoreGuest(a.file, {
+        name: a.name, paused: a.paused, onNote: note,
+        useFileDefinition: a.useFileDefinition, allowExtraArgs: a.allowExtraArgs, allowPrograms: a.allowPrograms,
+      });
       if (a.json) return printJson(r);
       print(`guest "${r.name}" restored from ${a.file} (saved ${r.header.savedAt}): ${r.status.state} after ${(r.elapsedMs / 1000).toFixed(2)} s`);
     }),

@@ -128,17 +128,19 @@ export const vmCommands: CommandModule<any, any>[] = [
     command: 'monitor <name> <command..>',
     aliases: ['qemu-monitor-command'],
     describe: "Run a human monitor (HMP) command, e.g. 'info balloon'",
-    builder: (y) => name(y).positional('command', { type: 'string', array: true }).example("qkvm monitor demo 'info status'", ''),
+    builder: (y) => name(y).positional('command', { type: 'string', array: true }).example("qkvm monitor demo 'info status'", '')
+      .option('allow-programs', { type: 'boolean', default: false, describe: 'allow a command with an exec: URI (QEMU runs it as root)' }),
     handler: action(async (a) => {
-      process.stdout.write(await (await monitor()).hmp(a.name, a.command.join(' ')));
+      process.stdout.write(await (await monitor()).hmp(a.name, a.command.join(' '), { allowPrograms: a.allowPrograms }));
     }),
   },
   {
     command: 'qmp <name> <json>',
     describe: 'Send one raw QMP command and print its result',
     builder: (y) => name(y).positional('json', { type: 'string', demandOption: true })
-      .example(`qkvm qmp demo '{"execute":"query-status"}'`, ''),
-    handler: action(async (a) => { printJson(await (await monitor()).qmpPassthrough(a.name, a.json)); }),
+      .example(`qkvm qmp demo '{"execute":"query-status"}'`, '')
+      .option('allow-programs', { type: 'boolean', default: false, describe: 'allow a command with an exec: URI (QEMU runs it as root)' }),
+    handler: action(async (a) => { printJson(await (await monitor()).qmpPassthrough(a.name, a.json, { allowPrograms: a.allowPrograms })); }),
   },
 ];
 

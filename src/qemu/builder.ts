@@ -17,6 +17,7 @@ import { NetDevice } from './devices/net.js';
 import type { Device, Option } from './devices/option.js';
 import { Storage } from './devices/block.js';
 import { Daemon, Extra, Qmp, RunState } from './devices/runtime.js';
+import { Sandbox } from './devices/sandbox.js';
 
 export type { Option } from './devices/option.js';
 
@@ -110,6 +111,7 @@ export function buildDevices(spec: VmSpec, ctx: BuildContext): Device[] {
     new Serial(spec.serial, ctx.run),
     ...(ctx.run ? [new Qmp(ctx.run.qmpSocket), new Daemon(ctx.run)] : []),
     new RunState(ctx.paused ?? false, ctx.incoming),
+    ...(ctx.caps.sandbox === false ? [] : [new Sandbox()]),
     new Extra(spec.extraArgs),
   ];
 }

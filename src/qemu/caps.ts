@@ -11,4 +11,6 @@ export interface HostCaps {
   accelReason?: string;
   /** /dev/vhost-net exists and can be opened: virtio-net taps may use vhost=on. */
   vhostNet: boolean;
+  /** false when this QEMU has no seccomp (-sandbox is then left out); Debian's has it. */
+  sandbox?: boolean;
 }

@@ -11,6 +11,7 @@ import { loadVm, loadVmText, parseVmYaml, removeVmFile, rewriteDefinition, saveV
 import { withLock } from '../config/lock.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import { guestStatus, isActive } from './state.js';
+import { removeAllowance, storeTrust, type Grant } from '../config/trust.js';
 
 export function templateNames(): string[] {
   try {
@@ -37,6 +38,9 @@ export interface CreateOptions {
   /** Disks to create with qemu-img when their file does not exist: index in disks -> size. */
   diskSizes?: Record<number, string>;
   overwrite?: boolean;
+  /** --allow-extra-args / --allow-programs: record the allowance for the extraArgs stored. */
+  trust?: Grant;
+  onNote?: (line: string) => void;
 }
 
 async function assertMacsUnique(spec: VmSpec): Promise<void> {
@@ -68,13 +72,15 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
       await createImage({ file: path, format: formatOf(d), size });
       created.push(path);
     }
+    const warning = storeTrust(name, spec.extraArgs, opts.trust);
     saveVm(input, { overwrite: opts.overwrite });
+    if (warning) opts.onNote?.(warning);
     return { spec, createdImages: created };
   });
 }
 
 /** `qkvm define FILE`: validates a YAML file and stores it as written (comments kept). */
-export async function defineGuest(file: string, opts: { overwrite?: boolean } = {}): Promise<VmSpec> {
+export async function defineGuest(file: string, opts: { overwrite?: boolean; trust?: Grant; onNote?: (line: string) => void } = {}): Promise<VmSpec> {
   let text: string;
   try { text = readFileSync(resolve(file), 'utf8'); } catch (e: any) { throw notFound(`cannot read ${file}: ${e.code ?? e.message}`); }
   const spec = parseVmYaml(text, file);
@@ -83,7 +89,10 @@ export async function defineGuest(file: string, opts: { overwrite?: boolean } = 
     if (vmExists(spec.name) && !opts.overwrite) {
       throw new QkvmError('EXISTS', `guest "${spec.name}" is already defined`, { hint: 'use --overwrite to replace its definition, or `qkvm edit`' });
     }
-    return saveVm(YAML.parse(text), { overwrite: true, text });
+    const warning = storeTrust(spec.name, spec.extraArgs, opts.trust);
+    const saved = saveVm(YAML.parse(text), { overwrite: true, text });
+    if (warning) opts.onNote?.(warning);
+    return saved;
   });
 }
 
@@ -107,6 +116,7 @@ export async function undefineGuest(name: string, opts: { removeStorage?: boolea
       removed = await removeGuestStorage(spec);
     }
     removeVmFile(name);
+    removeAllowance(name);
     const { resolveDiskPath } = await import('../storage/resolve.js');
     const kept = spec.disks.map((d) => resolveDiskPath(d.file)).filter((p) => !removed.includes(p));
     return { removed, kept };
@@ -114,7 +124,7 @@ export async function undefineGuest(name: string, opts: { removeStorage?: boolea
 }
 
 /** `qkvm edit`: $EDITOR on a copy; the definition changes only if the edited copy is valid. */
-export async function editGuest(name: string, editor = process.env.VISUAL || process.env.EDITOR || 'vi'): Promise<{ changed: boolean }> {
+export async function editGuest(name: string, editor = process.env.VISUAL || process.env.EDITOR || 'vi', opts: { trust?: Grant; onNote?: (line: string) => void } = {}): Promise<{ changed: boolean }> {
   const before = loadVmText(name);
   // The copy lives in a private temporary directory removed however the edit ends.
   return withTempDir('qkvm-edit-', async (dir) => {
@@ -137,7 +147,11 @@ export async function editGuest(name: string, editor = process.env.VISUAL || pro
     }
     if (spec.name !== name) throw invalid(`edit: renaming is not supported (name "${spec.name}" != "${name}"); the old definition is kept`);
     await assertMacsUnique(spec);
-    await withLock('vm', name, 'saving an edited definition', async () => { saveVm(YAML.parse(after), { overwrite: true, text: after }); });
+    await withLock('vm', name, 'saving an edited definition', async () => {
+      const warning = storeTrust(name, spec.extraArgs, opts.trust);
+      saveVm(YAML.parse(after), { overwrite: true, text: after });
+      if (warning) opts.onNote?.(warning);
+    });
     return { changed: true };
   });
 }

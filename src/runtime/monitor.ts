@@ -5,14 +5,22 @@ import { requireActive } from './state.js';
 
 
 /** `qkvm monitor NAME 'info balloon'`: an HMP command through QMP's human-monitor-command. */
-export async function hmp(name: string, command: string): Promise<string> {
+/** A monitor command that names an exec: URI makes QEMU run a shell command as root: only in so many words. */
+export function refuseExec(what: string, text: string, allowPrograms?: boolean): void {
+  if (!allowPrograms && /exec:/i.test(text)) {
+    throw invalid(`${what}: ${JSON.stringify(text)} holds an exec: URI: QEMU would run it through /bin/sh as root`, 'if you mean it, repeat the command with --allow-programs (see docs/safety.md)');
+  }
+}
+
+export async function hmp(name: string, command: string, opts: { allowPrograms?: boolean } = {}): Promise<string> {
   if (!command.trim()) throw invalid('monitor: the HMP command is empty', "for example: qkvm monitor NAME 'info status'");
+  refuseExec('monitor', command, opts.allowPrograms);
   await requireActive(name, { query: false });
   return withQmp(name, (qmp) => qmp.hmp(command, { timeoutMs: 60_000 }));
 }
 
 /** `qkvm qmp NAME '{"execute":"query-status"}'`: one raw QMP command; returns its `return` value. */
-export async function qmpPassthrough(name: string, json: string): Promise<unknown> {
+export async function qmpPassthrough(name: string, json: string, opts: { allowPrograms?: boolean } = {}): Promise<unknown> {
   let msg: any;
   try {
     msg = JSON.parse(json);
@@ -21,6 +29,7 @@ export async function qmpPassthrough(name: string, json: string): Promise<unknow
   }
   if (!msg || typeof msg.execute !== 'string') throw invalid(`qmp: the message needs an "execute" member: ${json}`);
   if (msg.execute === 'qmp_capabilities') throw invalid('qmp: qkvm negotiates capabilities itself; send the command you want');
+  refuseExec('qmp', json, opts.allowPrograms);
   await requireActive(name, { query: false });
   return withQmp(name, (qmp) => qmp.execute(msg.execute, msg.arguments ?? {}, { timeoutMs: 60_000 }));
 }

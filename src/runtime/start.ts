@@ -18,6 +18,7 @@ import { connectQmp, stateSocket } from './qmp.js';
 import { expandUserNetworks, prepareGuestNetworking, type ResolvedNic } from '../net/guest.js';
 import { assertStartable, resolveDiskPath } from '../storage/resolve.js';
 import { afterLaunchHooks } from './hooks.js';
+import { checkAtStart } from '../config/trust.js';
 
 export interface StartOptions {
   /** Leave the vCPUs stopped (`qkvm resume` starts them). */
@@ -30,6 +31,10 @@ export interface StartOptions {
   spec?: VmSpec;
   /** One-line notes for the user (why TCG, overcommit). */
   onNote?: (line: string) => void;
+  /** The caller (restore) already decided that spec's extraArgs may run. */
+  extraArgsChecked?: boolean;
+  /** A file descriptor QEMU inherits as fd 3 (restore's stream: migrate-incoming fd:3). */
+  inheritFd?: number;
 }
 
 export function runPaths(name: string) {
@@ -79,6 +84,11 @@ export function validateIncoming(uri: string): string {
 export async function startGuest(name: string, opts: StartOptions = {}): Promise<GuestStatus> {
   if (opts.incoming !== undefined) validateIncoming(opts.incoming);
   const spec = opts.spec ?? loadVm(name);
+  // Raw extraArgs run only as allowed out of band (config/trust.ts); refused before anything is made.
+  if (!opts.extraArgsChecked) {
+    const warning = checkAtStart(name, spec.extraArgs);
+    if (warning) opts.onNote?.(warning);
+  }
   const lock = await acquireLock('vm', name, 'starting the guest');
   // Set once anything outside the run directory may exist (taps, tap files, QEMU): undo it all on failure.
   let launched = false;
@@ -102,12 +112,13 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
     writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));
     const cmd = commandFor(spec, caps, { nics, incoming: opts.incoming, autostart: !!opts.incoming && opts.incoming !== 'defer' && !opts.paused });
     const r = await (await loadExeca()).execa(cmd.binary, cmd.args, {
-      reject: false, stdin: 'ignore', timeout: 120_000,
+      reject: false, timeout: 120_000,
+      stdio: (opts.inheritFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', opts.inheritFd]) as any,
       // The tap scripts QEMU runs find their per-tap files through QKVM_RUN.
       env: { QKVM_RUN: qkvmRun() },
     });
     if (r.exitCode !== 0) {
-      throw new QkvmError('QEMU', `QEMU could not start guest "${name}":\n${qemuError(r.stderr, name)}`, {
+      throw new QkvmError('QEMU', `QEMU could not start guest "${name}":\n${qemuError(String(r.stderr ?? ""), name)}`, {
         hint: `see the command with \`qkvm cmdline ${name}\``,
       });
     }

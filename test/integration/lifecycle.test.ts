@@ -193,6 +193,7 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
 
   it("shows QEMU's own message when QEMU fails to start, and leaves nothing behind", async () => {
     await define('broken', 'extraArgs: ["-device", "no-such-device-model"]\n');
+    expect((await qkvm('trust', 'broken', '--allow-extra-args')).exitCode).toBe(0);
     const r = await qkvm('start', 'broken');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/QEMU could not start guest "broken"/);

@@ -57,7 +57,8 @@ describe.skipIf(why !== '' && !IN_CI)('save and restore', () => {
   });
 
   it('restores under another name while the first copy runs', async () => {
-    await st.ok('restore', file(), '--name', 'sv-copy');
+    // No definition is stored under the new name: start from the file's (docs/safety.md).
+    await st.ok('restore', file(), '--name', 'sv-copy', '--use-file-definition');
     expect((await st.ok('domstate', 'sv-copy')).stdout.trim()).toBe('running');
     const serial = await st.console('sv-copy');
     const m = await serial.waitFor(/COUNT=(\d+)\r?\n/);
@@ -69,7 +70,7 @@ describe.skipIf(why !== '' && !IN_CI)('save and restore', () => {
     const cut = join(st.home, 'cut.qkvmsave');
     const data = readFileSync(file());
     writeFileSync(cut, data.subarray(0, Math.floor(data.length / 2)));
-    const r = await st.qkvm('restore', cut, '--name', 'cut');
+    const r = await st.qkvm('restore', cut, '--name', 'cut', '--use-file-definition');
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/restore of .*cut\.qkvmsave failed: QEMU exited while loading the state/);
     expect(r.stderr).toMatch(/nothing was left running/);

@@ -81,7 +81,7 @@ export class Extra implements Device {
    */
   toArgs(): Option[] {
     const out: Option[] = [];
-    const explain = 'an extra argument from the definition (extraArgs), passed to QEMU as written; qkvm does not check it';
+    const explain = 'your raw argument (extraArgs), allowed with `qkvm trust`: passed to QEMU as written, unchecked, and run as root';
     for (let i = 0; i < this.args.length; i++) {
       const a = this.args[i];
       const next = this.args[i + 1];

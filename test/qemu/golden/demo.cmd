@@ -13,4 +13,5 @@ qemu-system-x86_64 \
   -display none \
   -device virtio-balloon-pci,id=balloon0 \
   -serial stdio \
-  -S
+  -S \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

@@ -13,6 +13,7 @@ qemu-system-x86_64 \
   -daemonize \
   -pidfile /run/qkvm/extra/qemu.pid \
   -D /run/qkvm/extra/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny \
   -rtc base=utc,clock=host \
   -no-reboot \
   -device virtio-rng-pci,id=rng0 \

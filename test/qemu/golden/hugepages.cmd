@@ -13,4 +13,5 @@ qemu-system-x86_64 \
   -qmp unix:/run/qkvm/hugepages/qmp.sock,server=on,wait=off \
   -daemonize \
   -pidfile /run/qkvm/hugepages/qemu.pid \
-  -D /run/qkvm/hugepages/qemu.log
+  -D /run/qkvm/hugepages/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

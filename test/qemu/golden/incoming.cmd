@@ -18,4 +18,5 @@ qemu-system-x86_64 \
   -pidfile /run/qkvm/incoming/qemu.pid \
   -D /run/qkvm/incoming/qemu.log \
   -S \
-  -incoming defer
+  -incoming defer \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

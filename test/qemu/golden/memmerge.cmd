@@ -14,4 +14,5 @@ qemu-system-x86_64 \
   -qmp unix:/run/qkvm/memmerge/qmp.sock,server=on,wait=off \
   -daemonize \
   -pidfile /run/qkvm/memmerge/qemu.pid \
-  -D /run/qkvm/memmerge/qemu.log
+  -D /run/qkvm/memmerge/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

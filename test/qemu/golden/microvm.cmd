@@ -24,4 +24,5 @@ qemu-system-x86_64 \
   -qmp unix:/run/qkvm/microvm/qmp.sock,server=on,wait=off \
   -daemonize \
   -pidfile /run/qkvm/microvm/qemu.pid \
-  -D /run/qkvm/microvm/qemu.log
+  -D /run/qkvm/microvm/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

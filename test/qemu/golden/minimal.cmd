@@ -12,4 +12,5 @@ qemu-system-x86_64 \
   -qmp unix:/run/qkvm/minimal/qmp.sock,server=on,wait=off \
   -daemonize \
   -pidfile /run/qkvm/minimal/qemu.pid \
-  -D /run/qkvm/minimal/qemu.log
+  -D /run/qkvm/minimal/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

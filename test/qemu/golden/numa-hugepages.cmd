@@ -25,4 +25,5 @@ qemu-system-x86_64 \
   -qmp unix:/run/qkvm/numa-hugepages/qmp.sock,server=on,wait=off \
   -daemonize \
   -pidfile /run/qkvm/numa-hugepages/qemu.pid \
-  -D /run/qkvm/numa-hugepages/qemu.log
+  -D /run/qkvm/numa-hugepages/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

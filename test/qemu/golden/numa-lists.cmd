@@ -17,4 +17,5 @@ qemu-system-x86_64 \
   -qmp unix:/run/qkvm/numa-lists/qmp.sock,server=on,wait=off \
   -daemonize \
   -pidfile /run/qkvm/numa-lists/qemu.pid \
-  -D /run/qkvm/numa-lists/qemu.log
+  -D /run/qkvm/numa-lists/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

@@ -16,4 +16,5 @@ qemu-system-x86_64 \
   -qmp unix:/run/qkvm/pxe/qmp.sock,server=on,wait=off \
   -daemonize \
   -pidfile /run/qkvm/pxe/qemu.pid \
-  -D /run/qkvm/pxe/qemu.log
+  -D /run/qkvm/pxe/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

@@ -45,4 +45,5 @@ qemu-system-x86_64 \
   -qmp unix:/run/qkvm/q35-storage/qmp.sock,server=on,wait=off \
   -daemonize \
   -pidfile /run/qkvm/q35-storage/qemu.pid \
-  -D /run/qkvm/q35-storage/qemu.log
+  -D /run/qkvm/q35-storage/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

@@ -24,4 +24,5 @@ qemu-system-x86_64 \
   -qmp unix:/run/qkvm/winxp/qmp.sock,server=on,wait=off \
   -daemonize \
   -pidfile /run/qkvm/winxp/qemu.pid \
-  -D /run/qkvm/winxp/qemu.log
+  -D /run/qkvm/winxp/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny
