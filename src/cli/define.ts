@@ -132,11 +132,11 @@ export const defineCommands: CommandModule<any, any>[] = [
   {
     command: 'undefine <name>',
     describe: "Remove a guest's definition; disks are kept unless --remove-storage",
-    builder: (y) => name(y).option('remove-storage', { type: 'boolean', default: false, describe: "also delete the guest's own disk images" }),
+    builder: (y) => name(y).option('remove-storage', { type: 'boolean', default: false, describe: "also delete the disk images qkvm created for it inside a pool (others are kept, with the reason)" }),
     handler: action(async (a) => {
       const r = await (await api()).undefineGuest(a.name, { removeStorage: a.removeStorage });
       for (const f of r.removed) note(`removed ${f}`);
-      for (const f of r.kept) note(`kept ${f}`);
+      for (const f of r.kept) note(r.why[f] ? `kept ${f}: ${r.why[f]}` : `kept ${f}`);
       note(`guest "${a.name}" undefined`);
     }),
   },

@@ -89,7 +89,7 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
         hint: `see \`qkvm info ${name}\`; stop it with \`qkvm shutdown ${name}\` first`,
       });
     }
-    if (!opts.spec) assertStartable(name, opts.force);
+    await assertStartable(name, opts.force, spec);
     const caps = await resolveCaps(spec.accel, opts.onNote);
 
     // A clean slate, then the marker that says a start is under way (and by whom).
