@@ -19,9 +19,9 @@ export function parseDiskFlag(text: string): { disk: Record<string, unknown>; si
   for (const item of kv) {
     const [k, v] = item.split('=');
     if (k === 'size') size = v;
-    else if (k === 'readonly' || k === 'snapshot') disk[k] = v === undefined ? true : v === 'on' || v === 'true';
+    else if (k === 'readonly' || k === 'snapshot' || k === 'external' || k === 'hostDevice') disk[k] = v === undefined ? true : v === 'on' || v === 'true';
     else if (['format', 'bus', 'cache', 'media', 'target'].includes(k) && v) disk[k] = v;
-    else throw invalid(`--disk: unknown or empty option "${item}" in "${text}"`, 'options: size, format, bus, cache, media, target, readonly, snapshot');
+    else throw invalid(`--disk: unknown or empty option "${item}" in "${text}"`, 'options: size, format, bus, cache, media, target, readonly, snapshot, external (a file outside the pools), hostDevice (a block device)');
   }
   return { disk, size };
 }
