@@ -85,7 +85,8 @@ export const defineCommands: CommandModule<any, any>[] = [
           if (p.size) diskSizes[disks.length] = p.size;
           disks.push(p.disk);
         });
-        if (a.cdrom) disks.push({ file: a.cdrom, media: 'cdrom', bus: 'ide' });
+        // --cdrom /path names a read-only medium on purpose: a path (not a volume) is stored as external.
+        if (a.cdrom) disks.push({ file: a.cdrom, media: 'cdrom', bus: 'ide', ...(/^\.{0,2}\//.test(a.cdrom) ? { external: true } : {}) });
         overrides.disks = disks;
       }
       if (a.network) overrides.nics = a.network.map((n: string) => parseNetworkFlag(n, a.hostfwd ?? []));

@@ -3,6 +3,7 @@
 // mknod inside the temp dir (a copy of /dev/null's 1:3; no real device is touched).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -244,9 +245,9 @@ describe('the removal decision', () => {
     const ext = file(join(images, 'ext.img'));
     const hd = file(join(images, 'hd.img'));
     const facts: UseFacts = {
-      guestsUsing: (p, except) => { expect(except).toBe('g1'); return p === shared ? ['g2'] : []; },
-      backingUsers: (p) => (p === base ? ['/x/overlay.qcow2'] : p === own ? [open] : []),
-      processesHolding: (p) => (p === open ? [4242] : []),
+      guestsUsing: (p, except) => { expect(except).toBe('g1'); return p === shared ? ['g2', 'g3'] : []; },
+      backingUsers: (p) => (p === base ? ['/x/overlay.qcow2', '/x/o2'] : p === own ? [open] : []),
+      processesHolding: (p) => (p === open ? [4242, 4343] : []),
     };
     const plan = planGuestStorageRemoval({ name: 'g1', disks: [
       { file: own }, { file: own }, { file: 'own.qcow2' }, { file: shared }, { file: base }, { file: open },
@@ -255,15 +256,26 @@ describe('the removal decision', () => {
     ] as any }, { facts });
     expect(plan.remove).toEqual([own]);
     expect(plan.keep).toEqual([
-      { path: shared, why: 'also a disk of g2' },
+      { path: shared, why: 'also a disk of g2, g3' },
       { path: cd, why: 'a CD-ROM' },
       { path: ro, why: 'read-only (shared media)' },
       { path: iso, why: 'an ISO image' },
       { path: ext, why: 'an external file (external: true): qkvm never removes it' },
       { path: hd, why: 'a host device (hostDevice: true): qkvm never removes it' },
-      { path: base, why: 'the backing file of /x/overlay.qcow2' },
-      { path: open, why: 'open in process 4242' },
+      { path: base, why: 'the backing file of /x/overlay.qcow2, /x/o2' },
+      { path: open, why: 'open in process 4242, 4343' },
     ]);
+  });
+  it('a name that merely contains .iso is not an ISO; a socket is kept', async () => {
+    const notIso = file(join(images, 'x.iso.qcow2'));
+    await recordOwned(notIso, { by: 'create', guest: 'g1' });
+    expect(planGuestStorageRemoval({ name: 'g1', disks: [{ file: notIso }] as any }, { facts: noUse })).toEqual({ remove: [notIso], keep: [] });
+    const sock = join(images, 'sock');
+    const srv = net.createServer();
+    await new Promise<void>((res) => srv.listen(sock, res));
+    try {
+      expect(ownershipProblem(sock, { roots: poolRoots(), owned: [] })).toMatch(/^it is a socket, not a regular file/);
+    } finally { await new Promise((res) => srv.close(res)); }
   });
   it('an overlay and its base both owned by the guest go together', async () => {
     const top = file(join(images, 'top.qcow2')), bottom = file(join(images, 'bottom.qcow2'));
@@ -300,6 +312,12 @@ describe('the removal decision', () => {
     const r = await removeGuestStorage({ name: 'rg', disks: [{ file: own }, { file: link }, { file: dev }, { file: unrec }, { file: victim }] as any });
     expect(r.remove).toEqual([own]);
     expect(r.keep.map((k) => k.path)).toEqual([link, dev, unrec, victim]);
+    expect(r.keep.map((k) => k.why)).toEqual([
+      expect.stringMatching(/^it is a symbolic link, not a regular file/),
+      expect.stringMatching(/^it is a character device, not a regular file/),
+      expect.stringMatching(/^qkvm has no record of creating it/),
+      expect.stringMatching(/^it is outside every storage pool/),
+    ]);
     expect(existsSync(own)).toBe(false);
     expect(readFileSync(victim, 'utf8')).toBe('precious');
     expect(existsSync(link) && existsSync(dev) && existsSync(unrec)).toBe(true);
