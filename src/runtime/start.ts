@@ -24,7 +24,7 @@ export interface StartOptions {
   paused?: boolean;
   /** Wait for an incoming migration: tcp:ADDR:PORT, or defer (restore). */
   incoming?: string;
-  /** Start even though linked clones depend on this guest's disks. */
+  /** Accepted for old scripts; it no longer lifts any storage check (a clone's base is never opened writable). */
   force?: boolean;
   /** Start from this definition instead of vms/NAME.yaml (restore, migration). */
   spec?: VmSpec;

@@ -14,6 +14,7 @@ import { convertImage, createImage, imageInfo, type ImageFormat } from './qemu-i
 import { guestRunState } from './qmp.js';
 import { parseDiskRef } from './resolve.js';
 import { writeCloneRecord, type CloneRecord } from './links.js';
+import { forgetOwned } from './owned.js';
 
 export interface CloneOptions {
   linked?: boolean;
@@ -98,6 +99,7 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
       writeCloneRecord(newName, record);
     } catch (e) {
       for (const p of made) { try { unlinkSync(p); } catch { /* gone */ } }
+      await forgetOwned(made).catch(() => undefined);
       throw e;
     }
     return { name: newName, source, linked: !!o.linked, disks: report };
