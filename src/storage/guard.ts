@@ -3,6 +3,7 @@
 // is (device and inode), whoever's guest names it: QEMU's image locks cannot
 // help, since the clone that would read the damage is not running.
 import type { Disk } from '../config/schema.js';
+import { resolve as resolvePath } from 'node:path';
 import { QkvmError } from '../errors.js';
 import { imagesBackedBy, knownImages } from './backing.js';
 import { assertDiskPlacement } from './placement.js';
@@ -40,4 +41,18 @@ export function assertNotBase(disks: GuardedDisk[], who: string, field = (i: num
 export function assertDisksUsable(disks: GuardedDisk[], who: string): void {
   assertDiskPlacement(disks, who);
   assertNotBase(disks, who);
+}
+
+/**
+ * Refuses a change to an image's data (qemu-img commit into it, snapshot --apply,
+ * shrink) while other images are built on it: they would read the change as
+ * their own. `except`: the overlays the change comes from (commit's own chain).
+ */
+export function assertNoOverlays(path: string, what: string, except: string[] = []): void {
+  const skip = new Set(except.map((e) => resolvePath(e)));
+  const overlays = imagesBackedBy(path).filter((o) => !skip.has(resolvePath(o)));
+  if (!overlays.length) return;
+  throw new QkvmError('IN_USE', `${what}: ${path} is the base image of ${overlays.join(', ')}; changing its data would corrupt ${overlays.length > 1 ? 'them' : 'it'}`, {
+    hint: `make each overlay standalone first: ${overlays.map((o) => `\`qkvm disk rebase ${q(o)} ''\``).join(', ')}`,
+  });
 }

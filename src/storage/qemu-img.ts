@@ -318,6 +318,7 @@ export async function resizeImage(file: string, size: string, o: { shrink?: bool
       'shrinking destroys the data past the new end: shrink the guest\'s file system and partitions first, then add --shrink');
   }
   if (plan.target === plan.current) return plan;
+  if (plan.shrink) (await import('./guard.js')).assertNoOverlays(file, 'resize --shrink');
   if (plan.shrink) o.onWarning?.(`shrinking ${file} from ${plan.current} to ${plan.target} bytes: data past the new end is lost`);
   const args = ['resize', '-q', '-f', plan.format];
   if (plan.shrink) args.push('--shrink');
@@ -345,6 +346,7 @@ export async function imageSnapshot(op: 'create' | 'apply' | 'delete', file: str
   checkTag(tag);
   mustExist(file);
   const flag = op === 'create' ? '-c' : op === 'apply' ? '-a' : '-d';
+  if (op === 'apply') (await import('./guard.js')).assertNoOverlays(file, `snapshot --apply ${tag}`);
   await img(`snapshot ${flag}`, ['snapshot', flag, tag, file], { file });
 }
 
@@ -357,6 +359,11 @@ export async function commitImage(file: string, o: { base?: string; keepOverlay?
   if (!top['backing-filename']) throw invalid(`commit: ${file} has no backing file, so there is nothing to commit into`);
   const args = ['commit', '-p'];
   if (o.base) { mustExist(o.base); args.push('-b', o.base); }
+  // The commit writes into the base: no other image may be built on it (or on the images it passes).
+  const { backingChain } = await import('./backing.js');
+  const chain = backingChain(file);
+  const into = o.base ?? top['full-backing-filename'] ?? chain[0];
+  if (into) (await import('./guard.js')).assertNoOverlays(into, `commit ${file}`, [file, ...chain]);
   // qemu-img empties the overlay after a commit unless -d.
   if (o.keepOverlay) args.push('-d');
   args.push(file);

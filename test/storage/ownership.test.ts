@@ -375,6 +375,20 @@ describe('backing chains from the qcow2 header', () => {
   });
 });
 
+describe('changes to a base', () => {
+  it('commit, snapshot --apply and shrink refuse a base that other images are built on', async () => {
+    const base = qcow2With(join(images, 'cb-base.qcow2'));
+    const o1 = qcow2With(join(images, 'cb-o1.qcow2'), base);
+    const o2 = qcow2With(join(fast, 'cb-o2.qcow2'), base);
+    const { assertNoOverlays } = await import('../../src/storage/guard.js');
+    expect(() => assertNoOverlays(base, 'commit X', [o1])).toThrow(`commit X: ${base} is the base image of ${o2}; changing its data would corrupt it`);
+    expect(() => assertNoOverlays(base, 'commit X')).toThrow(`is the base image of ${[o1, o2].sort().join(', ')}; changing its data would corrupt them`);
+    expect(() => assertNoOverlays(base, 'commit X', [o1, o2])).not.toThrow();
+    expect(() => assertNoOverlays(o1, 'resize --shrink')).not.toThrow();
+    rmSync(o1); rmSync(o2); rmSync(base);
+  });
+});
+
 describe('save --force targets', () => {
   it('a new name is fine; an existing one needs --force and must be an earlier save file', () => {
     const d = join(dir, 'saves');
