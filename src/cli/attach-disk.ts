@@ -12,10 +12,12 @@ export const attachDiskCommands: CommandModule<any, any>[] = [
       .option('target', { type: 'string', describe: 'device name the guest sees, like vdb (default: the next free one)' })
       .option('bus', { choices: ['virtio', 'scsi'], default: 'virtio' })
       .option('format', { choices: IMAGE_FORMATS, describe: 'image format (default: probed)' })
-      .option('readonly', { type: 'boolean', default: false })
+      .option('readonly', { type: 'boolean', describe: 'attach read-only (the default for --external and --host-device; --no-readonly to write)' })
+      .option('external', { type: 'boolean', default: false, describe: 'the file is outside every storage pool: attach it on purpose (qkvm never removes it)' })
+      .option('host-device', { type: 'boolean', default: false, describe: 'the source is a host block device: attach it on purpose' })
       .option('persist', { alias: 'config', type: 'boolean', default: false, describe: 'also keep it in the definition for the next start' }),
     handler: action(async (a: any) => {
-      const r = await attachDisk(a.name, a.source, { target: a.target, bus: a.bus, format: a.format, readonly: a.readonly, persist: a.persist });
+      const r = await attachDisk(a.name, a.source, { target: a.target, bus: a.bus, format: a.format, readonly: a.readonly, external: a.external, hostDevice: a.hostDevice, persist: a.persist });
       print(`${r.path} attached to ${a.name} as ${r.target} (${r.format})${r.live ? ', live' : ''}${r.persisted ? (r.live ? ' and in the definition' : ' in the definition') : ''}`);
     }),
   },

@@ -25,9 +25,9 @@ export function parseDiskFlag(text: string): { disk: Record<string, unknown>; si
   for (const item of kv) {
     const [k, v] = item.split('=');
     if (k === 'size') size = v;
-    else if (k === 'readonly' || k === 'snapshot') disk[k] = v === undefined ? true : v === 'on' || v === 'true';
+    else if (k === 'readonly' || k === 'snapshot' || k === 'external' || k === 'hostDevice') disk[k] = v === undefined ? true : v === 'on' || v === 'true';
     else if (['format', 'bus', 'cache', 'media', 'target'].includes(k) && v) disk[k] = v;
-    else throw invalid(`--disk: unknown or empty option "${item}" in "${text}"`, 'options: size, format, bus, cache, media, target, readonly, snapshot');
+    else throw invalid(`--disk: unknown or empty option "${item}" in "${text}"`, 'options: size, format, bus, cache, media, target, readonly, snapshot, external (a file outside the pools), hostDevice (a block device)');
   }
   return { disk, size };
 }
@@ -93,7 +93,8 @@ export const defineCommands: CommandModule<any, any>[] = [
           if (p.size) diskSizes[disks.length] = p.size;
           disks.push(p.disk);
         });
-        if (a.cdrom) disks.push({ file: a.cdrom, media: 'cdrom', bus: 'ide' });
+        // --cdrom /path names a read-only medium on purpose: a path (not a volume) is stored as external.
+        if (a.cdrom) disks.push({ file: a.cdrom, media: 'cdrom', bus: 'ide', ...(/^\.{0,2}\//.test(a.cdrom) ? { external: true } : {}) });
         overrides.disks = disks;
       }
       if (a.network) overrides.nics = a.network.map((n: string) => parseNetworkFlag(n, a.hostfwd ?? []));
@@ -140,11 +141,11 @@ export const defineCommands: CommandModule<any, any>[] = [
   {
     command: 'undefine <name>',
     describe: "Remove a guest's definition; disks are kept unless --remove-storage",
-    builder: (y) => name(y).option('remove-storage', { type: 'boolean', default: false, describe: "also delete the guest's own disk images" }),
+    builder: (y) => name(y).option('remove-storage', { type: 'boolean', default: false, describe: "also delete the disk images qkvm created for it inside a pool (others are kept, with the reason)" }),
     handler: action(async (a) => {
       const r = await (await api()).undefineGuest(a.name, { removeStorage: a.removeStorage });
       for (const f of r.removed) note(`removed ${f}`);
-      for (const f of r.kept) note(`kept ${f}`);
+      for (const f of r.kept) note(r.why[f] ? `kept ${f}: ${r.why[f]}` : `kept ${f}`);
       note(`guest "${a.name}" undefined`);
     }),
   },

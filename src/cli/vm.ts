@@ -70,7 +70,7 @@ export const vmCommands: CommandModule<any, any>[] = [
     builder: (y) => name(y)
       .option('paused', { type: 'boolean', default: false, describe: 'leave the vCPUs stopped (qkvm resume runs them)' })
       .option('console', { type: 'boolean', default: false, describe: 'attach the serial console once started' })
-      .option('force', { type: 'boolean', default: false, describe: 'start even though linked clones use its disks' })
+      .option('force', { type: 'boolean', default: false, describe: 'kept for old scripts: a base of linked clones is never opened writable, with or without it' })
       .option('incoming', { type: 'string', describe: 'wait for a live migration, e.g. tcp:0.0.0.0:4444' })
       .example('qkvm start demo --console', 'start and watch it boot (Ctrl-] detaches)'),
     handler: action((a: any) => startCommand(a)),

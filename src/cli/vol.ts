@@ -1,7 +1,7 @@
 // qkvm vol ...: the volumes (image files) of a pool, virsh style.
 import type { CommandModule } from 'yargs';
 import { formatSize } from '../config/size.js';
-import { IMAGE_FORMATS, PREALLOCATIONS, cloneVolume, createVolume, deleteVolume, listVolumes, volumeInfo, type VolumeInfo } from '../storage/index.js';
+import { IMAGE_FORMATS, PREALLOCATIONS, adoptVolume, cloneVolume, createVolume, deleteVolume, listVolumes, volumeInfo, type VolumeInfo } from '../storage/index.js';
 import { action } from './action.js';
 import { keyValues, print, printJson, progressBar, table } from './output.js';
 
@@ -55,9 +55,20 @@ const info = (c: string): CommandModule<any, any> => ({
 
 const del = (c: string): CommandModule<any, any> => ({
   command: c,
-  describe: 'delete a volume (refused while a guest or an overlay uses it)',
+  describe: 'delete a volume qkvm created (refused while a guest, an overlay or a process uses it)',
   builder: (y) => y.positional('pool', { type: 'string' }).positional('name', { type: 'string' }),
   handler: action(async (a: any) => print(`deleted ${await deleteVolume(a.pool, a.name)}`)),
+});
+
+const adopt = (c: string): CommandModule<any, any> => ({
+  command: c,
+  describe: 'record a volume made outside qkvm as qkvm\'s, so vol delete (or undefine --remove-storage of --guest) may remove it',
+  builder: (y) => y.positional('pool', { type: 'string' }).positional('name', { type: 'string' })
+    .option('guest', { type: 'string', describe: 'the guest whose own disk it is' }),
+  handler: action(async (a: any) => {
+    const r = await adoptVolume(a.pool, a.name, a.guest);
+    print(`recorded ${r.path} as created by qkvm${r.guest ? ` for guest "${r.guest}"` : ''}`);
+  }),
 });
 
 const clone = (c: string): CommandModule<any, any> => ({
@@ -74,9 +85,9 @@ const clone = (c: string): CommandModule<any, any> => ({
 export const volCommands: CommandModule<any, any>[] = [
   {
     command: 'vol <command>',
-    describe: 'volumes of a storage pool: create, list, info, delete, clone',
+    describe: 'volumes of a storage pool: create, list, info, delete, clone, adopt',
     builder: (y) => y.command(create('create <pool> <name> [size]')).command(list('list <pool>')).command(info('info <pool> <name>'))
-      .command(del('delete <pool> <name>')).command(clone('clone <pool> <source> <name>')).demandCommand(1, 'name a vol command'),
+      .command(del('delete <pool> <name>')).command(clone('clone <pool> <source> <name>')).command(adopt('adopt <pool> <name>')).demandCommand(1, 'name a vol command'),
     handler: () => undefined,
   },
   create('vol-create-as <pool> <name> [size]'),

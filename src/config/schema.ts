@@ -56,12 +56,17 @@ export const Disk = z.object({
   bus: DiskBus.default('virtio'),
   media: z.enum(['disk', 'cdrom']).default('disk'),
   cache: DiskCache.optional(),
-  readonly: z.boolean().default(false),
+  /** Default false; true for external and hostDevice disks unless `readonly: false` is written. */
+  readonly: z.boolean().optional(),
   /** QEMU's snapshot=on: writes go to a temporary overlay and vanish at exit. */
   snapshot: z.boolean().default(false),
   /** Guest-side name hint (vda, sdb, hdc): used as the device id for hotplug. */
   target: z.string().regex(/^[a-z]{2,3}[a-z]$/, 'must look like vda, sdb or hdc').optional(),
-}).strict();
+  /** A regular file outside every storage pool, attached on purpose: never removed by qkvm (see docs/readme/storage.md). */
+  external: z.boolean().optional(),
+  /** A host block device (QEMU's host_device, libvirt's type='block'), attached on purpose: never removed by qkvm. */
+  hostDevice: z.boolean().optional(),
+}).strict().transform((d) => ({ ...d, readonly: d.readonly ?? !!(d.external || d.hostDevice) }));
 
 export const HostFwd = z.string().regex(
   /^(tcp|udp):[0-9.]*:\d{1,5}-[0-9.]*:\d{1,5}$/,

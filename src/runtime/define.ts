@@ -48,6 +48,12 @@ async function assertMacsUnique(spec: VmSpec): Promise<void> {
   if (typeof net.assertMacsUnique === 'function') await net.assertMacsUnique(spec);
 }
 
+/** Files outside pools and host devices only when the definition says so (storage/placement.ts). */
+async function assertPlacement(spec: VmSpec, name: string): Promise<void> {
+  const { assertDiskPlacement } = await import('../storage/placement.js');
+  assertDiskPlacement(spec.disks, `guest "${name}"`);
+}
+
 /** `qkvm create NAME`: writes vms/NAME.yaml; creates missing disk images that were given a size. */
 export async function createGuest(name: string, opts: CreateOptions = {}): Promise<{ spec: VmSpec; createdImages: string[] }> {
   validateName(name, 'guest name');
@@ -59,6 +65,7 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
     const input: VmSpecInput = { ...base, ...opts.overrides, name };
     const spec = parseVmSpec(input, `guest "${name}"`);
     await assertMacsUnique(spec);
+    await assertPlacement(spec, name);
     const created: string[] = [];
     const { createImage } = await import('../storage/qemu-img.js');
     const { formatOf } = await import('../qemu/devices/block.js');
@@ -69,7 +76,7 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
       if (existsSync(path)) continue;
       ensureDir(dirname(path));
       // The same format rule the builder uses, so the image matches the command line.
-      await createImage({ file: path, format: formatOf(d), size });
+      await createImage({ file: path, format: formatOf(d), size, owner: { by: 'create', guest: name } });
       created.push(path);
     }
     const warning = storeTrust(name, spec.extraArgs, opts.trust);
@@ -85,6 +92,7 @@ export async function defineGuest(file: string, opts: { overwrite?: boolean; tru
   try { text = readFileSync(resolve(file), 'utf8'); } catch (e: any) { throw notFound(`cannot read ${file}: ${e.code ?? e.message}`); }
   const spec = parseVmYaml(text, file);
   await assertMacsUnique(spec);
+  await assertPlacement(spec, spec.name);
   return withLock('vm', spec.name, 'defining the guest', async () => {
     if (vmExists(spec.name) && !opts.overwrite) {
       throw new QkvmError('EXISTS', `guest "${spec.name}" is already defined`, { hint: 'use --overwrite to replace its definition, or `qkvm edit`' });
@@ -102,7 +110,7 @@ export function dumpConfig(name: string): string {
 }
 
 /** `qkvm undefine`: removes the definition; disks only with removeStorage, and only the guest's own. */
-export async function undefineGuest(name: string, opts: { removeStorage?: boolean } = {}): Promise<{ removed: string[]; kept: string[] }> {
+export async function undefineGuest(name: string, opts: { removeStorage?: boolean } = {}): Promise<{ removed: string[]; kept: string[]; why: Record<string, string> }> {
   validateName(name, 'guest name');
   return withLock('vm', name, 'undefining the guest', async () => {
     const spec = loadVm(name);
@@ -111,15 +119,19 @@ export async function undefineGuest(name: string, opts: { removeStorage?: boolea
       throw new QkvmError('STATE', `guest "${name}" is ${st.state}`, { hint: `stop it first: \`qkvm shutdown ${name}\` or \`qkvm destroy ${name}\`` });
     }
     let removed: string[] = [];
+    // Why each kept file was kept (only with removeStorage): the CLI prints it.
+    const why: Record<string, string> = {};
     if (opts.removeStorage) {
       const { removeGuestStorage } = await import('../storage/remove.js');
-      removed = await removeGuestStorage(spec);
+      const plan = await removeGuestStorage(spec);
+      removed = plan.remove;
+      for (const k of plan.keep) why[k.path] = k.why;
     }
     removeVmFile(name);
     removeAllowance(name);
     const { resolveDiskPath } = await import('../storage/resolve.js');
-    const kept = spec.disks.map((d) => resolveDiskPath(d.file)).filter((p) => !removed.includes(p));
-    return { removed, kept };
+    const kept = [...new Set(spec.disks.map((d) => resolveDiskPath(d.file)))].filter((p) => !removed.includes(p));
+    return { removed, kept, why };
   });
 }
 
@@ -147,6 +159,7 @@ export async function editGuest(name: string, editor = process.env.VISUAL || pro
     }
     if (spec.name !== name) throw invalid(`edit: renaming is not supported (name "${spec.name}" != "${name}"); the old definition is kept`);
     await assertMacsUnique(spec);
+    await assertPlacement(spec, name);
     await withLock('vm', name, 'saving an edited definition', async () => {
       const warning = storeTrust(name, spec.extraArgs, opts.trust);
       saveVm(YAML.parse(after), { overwrite: true, text: after });

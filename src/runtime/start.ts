@@ -25,7 +25,7 @@ export interface StartOptions {
   paused?: boolean;
   /** Wait for an incoming migration: tcp:ADDR:PORT, or defer (restore). */
   incoming?: string;
-  /** Start even though linked clones depend on this guest's disks. */
+  /** Accepted for old scripts; it no longer lifts any storage check (a clone's base is never opened writable). */
   force?: boolean;
   /** Start from this definition instead of vms/NAME.yaml (restore, migration). */
   spec?: VmSpec;
@@ -99,7 +99,7 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
         hint: `see \`qkvm info ${name}\`; stop it with \`qkvm shutdown ${name}\` first`,
       });
     }
-    if (!opts.spec) assertStartable(name, opts.force);
+    await assertStartable(name, opts.force, spec);
     const caps = await resolveCaps(spec.accel, opts.onNote);
 
     // A clean slate, then the marker that says a start is under way (and by whom).

@@ -14,6 +14,7 @@ import { convertImage, createImage, imageInfo, type ImageFormat } from './qemu-i
 import { guestRunState } from './qmp.js';
 import { parseDiskRef } from './resolve.js';
 import { writeCloneRecord, type CloneRecord } from './links.js';
+import { forgetOwned } from './owned.js';
 
 export interface CloneOptions {
   linked?: boolean;
@@ -66,6 +67,7 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
           report.push({ from, to: from, shared: true });
           continue;
         }
+        if (d.hostDevice) throw new QkvmError('INVALID', `disk ${targets[i]} of "${source}" is a writable host device (${from}): qkvm does not copy a block device into a file`, { hint: `make it read-only in the source (\`readonly: true\`), so the clone shares it, or detach it before cloning` });
         if (!existsSync(from)) throw new QkvmError('NOT_FOUND', `disk ${targets[i]} of "${source}" (${from}) does not exist`);
         const [info] = await imageInfo(from, { forceShare: paused });
         const fmt = info.format as ImageFormat;
@@ -74,12 +76,12 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
         const to = cloneDiskFile(d.file, from, newName, targets[i], i, ext);
         if (existsSync(to.path)) throw new QkvmError('EXISTS', `${to.path} already exists`, { hint: `move it away, or clone under another name than "${newName}"` });
         if (o.linked) {
-          await createImage({ file: to.path, format: 'qcow2', backingFile: from, backingFormat: fmt });
+          await createImage({ file: to.path, format: 'qcow2', backingFile: from, backingFormat: fmt, owner: { by: 'clone --linked', guest: newName } });
           made.push(to.path);
           record.disks.push({ overlay: to.path, backing: from });
           disks.push({ ...d, file: to.file, format: 'qcow2', target: targets[i] });
         } else {
-          await convertImage({ source: from, target: to.path, format: fmt, sourceFormat: fmt, forceShare: paused, onProgress: (f) => o.onProgress?.(basename(from), f) });
+          await convertImage({ source: from, target: to.path, format: fmt, sourceFormat: fmt, forceShare: paused, onProgress: (f) => o.onProgress?.(basename(from), f), owner: { by: 'clone', guest: newName } });
           made.push(to.path);
           disks.push({ ...d, file: to.file, format: fmt, target: targets[i] });
         }
@@ -97,6 +99,7 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
       writeCloneRecord(newName, record);
     } catch (e) {
       for (const p of made) { try { unlinkSync(p); } catch { /* gone */ } }
+      await forgetOwned(made).catch(() => undefined);
       throw e;
     }
     return { name: newName, source, linked: !!o.linked, disks: report };

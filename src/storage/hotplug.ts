@@ -16,6 +16,8 @@ import { startedSpec } from '../runtime/state.js';
 import { imageInfo, type ImageFormat } from './qemu-img.js';
 import { qmpToQkvm, withGuestQmp } from './qmp.js';
 import { normalizeDiskFile, resolveDiskPath } from './resolve.js';
+import { placementProblem } from './placement.js';
+import { assertNotBase } from './guard.js';
 
 export type HotplugBus = 'virtio' | 'scsi';
 
@@ -23,7 +25,12 @@ export interface AttachOptions {
   target?: string;
   bus?: HotplugBus;
   format?: ImageFormat;
+  /** Default false; true for external and hostDevice disks unless given false. */
   readonly?: boolean;
+  /** A regular file outside every pool, attached on purpose (the definition's `external: true`). */
+  external?: boolean;
+  /** A host block device, attached on purpose (the definition's `hostDevice: true`). */
+  hostDevice?: boolean;
   /** Also write the disk into the definition (a shut off guest always is). */
   persist?: boolean;
 }
@@ -91,16 +98,22 @@ export async function attachDisk(name: string, source: string, o: AttachOptions 
   const file = normalizeDiskFile(source);
   const path = resolveDiskPath(file);
   if (!existsSync(path)) throw notFound(`attach-disk: ${path} does not exist`, 'create it first: `qkvm vol create` or `qkvm disk create`');
+  const readonly = o.readonly ?? !!(o.external || o.hostDevice);
+  const placed = { file, external: o.external || undefined, hostDevice: o.hostDevice || undefined };
+  const guarded = { ...placed, readonly, snapshot: false, media: 'disk' as const };
+  const problem = placementProblem(placed, `attach-disk ${name}`);
+  if (problem) throw invalid(problem.message, problem.hint.replace('add `external: true` to that disk', 'add --external').replace('add `hostDevice: true` to that disk', 'add --host-device').replace('also write `readonly: false`', 'also give --no-readonly'));
   return withLock('vm', name, 'attaching a disk', async () => {
     const spec = loadVm(name);
     const running = isGuestRunning(name);
+    assertNotBase([guarded], `attach-disk ${name}`, () => 'the disk');
     // -U: the image may be open elsewhere; QEMU's own lock decides at blockdev-add.
     const format = o.format ?? ((await imageInfo(path, { forceShare: true }))[0].format as ImageFormat);
     if (format !== 'qcow2' && format !== 'raw') throw invalid(`attach-disk: ${path} is ${format}; qkvm attaches qcow2 and raw images`);
     const defined = new Set(assignTargets(spec.disks));
     if (!running) {
       const target = o.target ?? nextFree(TARGET_PREFIX[bus], defined);
-      persistAttach(spec, { file, format, bus, media: 'disk', readonly: !!o.readonly, snapshot: false, target });
+      persistAttach(spec, { ...placed, file, format, bus, media: 'disk', readonly, snapshot: false, target });
       return { target, path, format, live: false, persisted: true };
     }
     const machine = startedSpec(name)?.machine ?? spec.machine;
@@ -108,7 +121,7 @@ export async function attachDisk(name: string, source: string, o: AttachOptions 
       const used = await liveDeviceIds(qmp);
       const t = o.target ?? nextFree(TARGET_PREFIX[bus], new Set([...used, ...(o.persist ? defined : [])]));
       if (used.has(t)) throw new QkvmError('EXISTS', `guest "${name}" already has a device ${t}`, { hint: 'pick another --target' });
-      const ro = o.readonly ? { 'read-only': true } : {};
+      const ro = readonly ? { 'read-only': true } : {};
       const added: string[] = [];
       try {
         await qmp.execute('blockdev-add', { driver: 'file', 'node-name': fileNodeName(t), filename: path, ...ro });
@@ -126,7 +139,7 @@ export async function attachDisk(name: string, source: string, o: AttachOptions 
       }
       return t;
     });
-    const disk: Disk = { file, format, bus, media: 'disk', readonly: !!o.readonly, snapshot: false, target };
+    const disk: Disk = { ...placed, file, format, bus, media: 'disk', readonly, snapshot: false, target };
     updateStartedSpec(name, (disks) => [...disks, disk]);
     if (o.persist) persistAttach(spec, disk);
     return { target, path, format, live: true, persisted: !!o.persist };

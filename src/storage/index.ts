@@ -11,3 +11,6 @@ export * from './clone.js';
 export * from './remove.js';
 export { linkedClonesOf, readCloneRecord, type CloneRecord } from './links.js';
 export { guestsUsing, backingUsers } from './usage.js';
+export { readOwned, ownedFile, type OwnedImage } from './owned.js';
+export { assertDiskPlacement, poolRoots } from './placement.js';
+export { assertDisksUsable } from './guard.js';

@@ -2,11 +2,12 @@
 // values or throws QkvmError; QEMU's image locks are the authority on "in use".
 import { spawnSync } from 'node:child_process';
 import { loadExeca } from '../config/lazy.js';
-import { existsSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseSize } from '../config/size.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import { inUseHint } from './guests.js';
+import { recordOwned } from './owned.js';
 import { progressParser, type ProgressCallback } from './progress.js';
 
 export const QEMU_IMG = process.env.QKVM_QEMU_IMG ?? 'qemu-img';
@@ -91,6 +92,24 @@ function checkFormat(format: string | undefined, what = 'format'): ImageFormat |
   return format as ImageFormat;
 }
 
+/** Whether anything has this name, a dangling symlink included (existsSync follows links). */
+function taken(file: string): boolean {
+  try { lstatSync(file); return true; } catch { return false; }
+}
+
+/** Who a new image is recorded for (storage/owned.ts): the command, and the guest if any. */
+export interface ImageOwner { by: string; guest?: string }
+
+/** Records a new image; an image qkvm cannot record is removed again, so nothing unrecorded stays behind. */
+async function recordNew(file: string, owner: ImageOwner): Promise<void> {
+  try {
+    await recordOwned(file, owner);
+  } catch (e) {
+    try { unlinkSync(file); } catch { /* gone */ }
+    throw e;
+  }
+}
+
 function mustExist(file: string): void {
   if (!existsSync(file)) throw notFound(`image ${file} does not exist`);
 }
@@ -105,6 +124,8 @@ export interface CreateOptions {
   backingFile?: string;
   backingFormat?: ImageFormat;
   preallocation?: Preallocation;
+  /** Recorded as created by qkvm (default: by "disk create", for no guest). */
+  owner?: ImageOwner;
 }
 
 /** The argv of `qemu-img create`, after every option was checked. */
@@ -130,7 +151,7 @@ export function createArgs(o: CreateOptions): string[] {
 
 export async function createImage(o: CreateOptions): Promise<void> {
   const args = createArgs(o);
-  if (existsSync(o.file)) {
+  if (taken(o.file)) {
     throw new QkvmError('EXISTS', `${o.file} already exists`, { hint: 'qkvm never overwrites an image: pick another name, or delete it first' });
   }
   if (o.backingFile) {
@@ -138,6 +159,7 @@ export async function createImage(o: CreateOptions): Promise<void> {
     mustExist(b);
   }
   await img('create', args, { file: o.file });
+  await recordNew(o.file, o.owner ?? { by: 'disk create' });
 }
 
 // ---- info ---------------------------------------------------------------
@@ -231,6 +253,8 @@ export interface ConvertOptions {
   forceShare?: boolean;
   compress?: boolean;
   onProgress?: ProgressCallback;
+  /** Recorded as created by qkvm (default: by "disk convert", for no guest). */
+  owner?: ImageOwner;
 }
 
 export function convertArgs(o: ConvertOptions): string[] {
@@ -249,7 +273,7 @@ export function convertArgs(o: ConvertOptions): string[] {
 export async function convertImage(o: ConvertOptions): Promise<void> {
   const args = convertArgs(o);
   mustExist(o.source);
-  if (existsSync(o.target)) throw new QkvmError('EXISTS', `${o.target} already exists`, { hint: 'qkvm never overwrites an image: pick another name' });
+  if (taken(o.target)) throw new QkvmError('EXISTS', `${o.target} already exists`, { hint: 'qkvm never overwrites an image: pick another name' });
   const parse = o.onProgress ? progressParser(o.onProgress) : undefined;
   try {
     await img('convert', args, { file: o.source, onStdout: parse });
@@ -258,6 +282,7 @@ export async function convertImage(o: ConvertOptions): Promise<void> {
     try { unlinkSync(o.target); } catch { /* never created */ }
     throw e;
   }
+  await recordNew(o.target, o.owner ?? { by: 'disk convert' });
 }
 
 // ---- resize -------------------------------------------------------------
@@ -293,6 +318,7 @@ export async function resizeImage(file: string, size: string, o: { shrink?: bool
       'shrinking destroys the data past the new end: shrink the guest\'s file system and partitions first, then add --shrink');
   }
   if (plan.target === plan.current) return plan;
+  if (plan.shrink) (await import('./guard.js')).assertNoOverlays(file, 'resize --shrink');
   if (plan.shrink) o.onWarning?.(`shrinking ${file} from ${plan.current} to ${plan.target} bytes: data past the new end is lost`);
   const args = ['resize', '-q', '-f', plan.format];
   if (plan.shrink) args.push('--shrink');
@@ -320,6 +346,7 @@ export async function imageSnapshot(op: 'create' | 'apply' | 'delete', file: str
   checkTag(tag);
   mustExist(file);
   const flag = op === 'create' ? '-c' : op === 'apply' ? '-a' : '-d';
+  if (op === 'apply') (await import('./guard.js')).assertNoOverlays(file, `snapshot --apply ${tag}`);
   await img(`snapshot ${flag}`, ['snapshot', flag, tag, file], { file });
 }
 
@@ -332,6 +359,11 @@ export async function commitImage(file: string, o: { base?: string; keepOverlay?
   if (!top['backing-filename']) throw invalid(`commit: ${file} has no backing file, so there is nothing to commit into`);
   const args = ['commit', '-p'];
   if (o.base) { mustExist(o.base); args.push('-b', o.base); }
+  // The commit writes into the base: no other image may be built on it (or on the images it passes).
+  const { backingChain } = await import('./backing.js');
+  const chain = backingChain(file);
+  const into = o.base ?? top['full-backing-filename'] ?? chain[0];
+  if (into) (await import('./guard.js')).assertNoOverlays(into, `commit ${file}`, [file, ...chain]);
   // qemu-img empties the overlay after a commit unless -d.
   if (o.keepOverlay) args.push('-d');
   args.push(file);

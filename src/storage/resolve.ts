@@ -6,9 +6,10 @@
 //   NAME              a volume of the default pool (QKVM_HOME/images)
 import { isAbsolute, join, normalize, resolve } from 'node:path';
 import { validateName } from '../config/schema.js';
-import { QkvmError, invalid } from '../errors.js';
+import { invalid } from '../errors.js';
+import { loadVm } from '../config/store.js';
+import type { VmSpec } from '../config/schema.js';
 import { loadPool, DEFAULT_POOL } from './pool.js';
-import { linkedClonesOf } from './links.js';
 
 export interface DiskRef { pool?: string; volume?: string; path: string }
 
@@ -43,13 +44,11 @@ export function normalizeDiskFile(file: string): string {
 }
 
 /**
- * Refuses to start a guest whose disks back linked clones, unless forced: the
- * clones' overlays hold only differences, and a write to their base corrupts them.
+ * The checks before a start: every disk in its place (pools, or external /
+ * hostDevice said explicitly), and no writable disk that an overlay or a
+ * linked clone is built on, whoever's guest that is. --force does not lift them.
  */
-export function assertStartable(name: string, force = false): void {
-  const clones = linkedClonesOf(name);
-  if (!clones.length || force) return;
-  throw new QkvmError('STATE', `guest "${name}" has linked clones (${clones.join(', ')}) built on its disks: starting it would write to their base images and corrupt them`, {
-    hint: `start a clone instead, make the clones standalone (\`qkvm disk rebase FILE --backing ""\` on each overlay, then remove the link file), or pass --force if the guest's disks are read-only or snapshot=on`,
-  });
+export async function assertStartable(name: string, _force = false, spec?: Pick<VmSpec, 'disks'>): Promise<void> {
+  const { assertDisksUsable } = await import('./guard.js');
+  assertDisksUsable((spec ?? loadVm(name)).disks, `guest "${name}"`);
 }

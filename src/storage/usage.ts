@@ -1,12 +1,10 @@
 // Who uses an image file: which definitions name it, and which images are built on it.
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
 import YAML from 'yaml';
 import { home } from '../config/paths.js';
 import { listVmNames } from '../config/store.js';
 import { resolveDiskPath } from './resolve.js';
-import { imageInfoSync } from './qemu-img.js';
-import { listPoolNames, loadPool } from './pool.js';
+import { imagesBackedBy } from './backing.js';
 
 export interface DiskUse { guest: string; file: string; path: string; readonly: boolean; media: string }
 
@@ -36,28 +34,7 @@ export function guestsUsing(path: string, except?: string): string[] {
   return [...new Set(definedDisks().filter((d) => d.path === p && d.guest !== except).map((d) => d.guest))];
 }
 
-/** Image files qkvm knows of: every guest's disks and every pool's files. */
-function knownImages(): string[] {
-  const set = new Set(definedDisks().map((d) => d.path));
-  for (const name of listPoolNames()) {
-    let target: string;
-    try { target = loadPool(name).target; } catch { continue; }
-    let files: string[] = [];
-    try { files = readdirSync(target); } catch { continue; }
-    for (const f of files) if (!f.startsWith('.')) set.add(realPath(join(target, f)));
-  }
-  return [...set].filter((p) => existsSync(p));
-}
-
-/** Images whose backing chain (at any depth) includes `path`. */
+/** Images whose backing chain (at any depth) includes `path` (read from the qcow2 headers). */
 export function backingUsers(path: string): string[] {
-  const p = realPath(path);
-  const out: string[] = [];
-  for (const img of knownImages()) {
-    if (img === p) continue;
-    let chain;
-    try { chain = imageInfoSync(img, { backingChain: true, forceShare: true }); } catch { continue; }
-    if (chain.slice(0, -1).some((i) => i['full-backing-filename'] && realPath(i['full-backing-filename']) === p)) out.push(img);
-  }
-  return out;
+  return imagesBackedBy(path);
 }

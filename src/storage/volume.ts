@@ -1,5 +1,5 @@
 // Volumes: the image files of a directory pool, by name.
-import { existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { validateName } from '../config/schema.js';
 import { QkvmError, notFound } from '../errors.js';
@@ -7,7 +7,11 @@ import { activePool } from './pool.js';
 import { convertImage, createImage, imageInfo, type ImageFormat, type ImageInfo, type Preallocation } from './qemu-img.js';
 import { resolveDiskPath } from './resolve.js';
 import { processesHolding } from './guests.js';
-import { backingUsers, guestsUsing } from './usage.js';
+import { guestsUsing } from './usage.js';
+import { imagesBackedBy } from './backing.js';
+import { forgetOwned, identity, ownedRecord, readOwned, realPathNoFollow, recordOwned, type OwnedImage } from './owned.js';
+import { insidePool, poolRoots } from './placement.js';
+import { ownershipProblem, unlinkIfSame } from './remove.js';
 import type { ProgressCallback } from './progress.js';
 
 export interface VolumeInfo {
@@ -46,7 +50,7 @@ export async function createVolume(pool: string, name: string, o: { size?: strin
     if (!existsSync(backingFile)) throw notFound(`backing volume ${o.backing} does not exist (${backingFile})`);
     backingFormat ??= (await imageInfo(backingFile, { forceShare: true }))[0].format as ImageFormat;
   }
-  await createImage({ file: path, format: o.format ?? 'qcow2', size: o.size, backingFile, backingFormat, preallocation: o.preallocation });
+  await createImage({ file: path, format: o.format ?? 'qcow2', size: o.size, backingFile, backingFormat, preallocation: o.preallocation, owner: { by: 'vol create' } });
   return volumeInfo(pool, name);
 }
 
@@ -83,27 +87,58 @@ export async function listVolumes(pool: string): Promise<VolumeInfo[]> {
   return out;
 }
 
-/** Deletes a volume unless a definition uses it, an image is built on it, or a process holds it. */
+/**
+ * Deletes a volume only when qkvm created it (recorded, same inode, a regular
+ * file in the pool) and no definition, overlay or process uses it.
+ */
 export async function deleteVolume(pool: string, name: string): Promise<string> {
   const path = existingVolume(pool, name);
+  const owned = readOwned();
+  const why = ownershipProblem(path, { roots: poolRoots(), owned });
+  if (why) {
+    const unrecorded = !ownedRecord(path, owned).rec && identityOrUndefined(path)?.regular;
+    throw new QkvmError('IN_USE', `volume ${pool}/${name} (${path}) is kept: ${why}`, {
+      hint: unrecorded ? `if it is yours to delete, adopt it first: \`qkvm vol adopt ${pool} ${name}\`` : 'qkvm deletes only the regular image files it created in a pool',
+    });
+  }
   const users = guestsUsing(path);
   if (users.length) {
     throw new QkvmError('IN_USE', `volume ${pool}/${name} is a disk of ${users.map((g) => `"${g}"`).join(', ')}`, { hint: 'detach it from those guests first (`qkvm detach-disk NAME TARGET --persist`)' });
   }
-  const children = backingUsers(path);
+  const children = imagesBackedBy(path);
   if (children.length) {
-    throw new QkvmError('IN_USE', `volume ${pool}/${name} is the backing file of ${children.join(', ')}`, { hint: 'delete those overlays first, or make them standalone with `qkvm disk rebase FILE ""`' });
+    throw new QkvmError('IN_USE', `volume ${pool}/${name} is the backing file of ${children.join(', ')}`, { hint: `delete those overlays first, or make them standalone: ${children.map((c) => `\`qkvm disk rebase ${c} ''\``).join(', ')}` });
   }
   const pids = processesHolding(path);
   if (pids.length) throw new QkvmError('IN_USE', `volume ${pool}/${name} is open in process ${pids.join(', ')}`, { hint: 'stop the guest that uses it first' });
-  unlinkSync(path);
+  const real = realPathNoFollow(path);
+  if (!unlinkIfSame(path, owned)) throw new QkvmError('STATE', `volume ${pool}/${name} changed while qkvm checked it; nothing was deleted`);
+  await forgetOwned([real]);
   return path;
+}
+
+function identityOrUndefined(path: string) {
+  try { return identity(path); } catch { return undefined; }
+}
+
+/**
+ * `vol adopt`: records a regular file already in a pool (made by hand, or
+ * before qkvm kept records) as qkvm's, so that vol delete or, with `guest`,
+ * undefine --remove-storage of that guest may remove it.
+ */
+export async function adoptVolume(pool: string, name: string, guest?: string): Promise<OwnedImage> {
+  const path = existingVolume(pool, name);
+  if (guest !== undefined) validateName(guest, 'guest name');
+  const id = identity(path);
+  if (!id.regular) throw new QkvmError('INVALID', `volume ${pool}/${name} (${path}) is not a regular file (a symlink, device or directory): qkvm adopts only image files`);
+  if (!insidePool(realPathNoFollow(path), poolRoots())) throw new QkvmError('INVALID', `${path} resolves outside every storage pool: qkvm adopts only files in a pool`);
+  return recordOwned(path, { by: 'vol adopt', guest });
 }
 
 export async function cloneVolume(pool: string, source: string, name: string, onProgress?: ProgressCallback): Promise<VolumeInfo> {
   const src = existingVolume(pool, source);
   const dst = volumePath(pool, name);
   const [info] = await imageInfo(src);
-  await convertImage({ source: src, target: dst, format: info.format as ImageFormat, sourceFormat: info.format as ImageFormat, onProgress });
+  await convertImage({ source: src, target: dst, format: info.format as ImageFormat, sourceFormat: info.format as ImageFormat, onProgress, owner: { by: 'vol clone' } });
   return volumeInfo(pool, name);
 }

@@ -2,7 +2,7 @@
 // counting after restore (it does not start over), the file holds the
 // definition, and a truncated or corrupt file gets a clear error with nothing
 // left running.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTER, IN_CI, lastCount, qemuPids, State, whyNot } from '../migrate/harness.js';
@@ -35,7 +35,7 @@ describe.skipIf(why !== '' && !IN_CI)('save and restore', () => {
     expect(result.bytes).toBe(statSync(file()).size);
     expect(readFileSync(file()).subarray(0, 10).toString()).toBe('QKVMSAVE1\n');
     expect(readFileSync(file()).subarray(0, 4096).toString()).toContain('"memory":"192M"');
-    expect(existsSync(`${file()}.part`)).toBe(false);
+    expect(readdirSync(st.home).filter((f) => f.endsWith('.part'))).toEqual([]);
     expect(qemuPids(st.run)).toEqual([]);
     expect((await st.ok('domstate', 'sv')).stdout.trim()).toBe('shut off');
     // Whatever the guest printed up to the stop counts as before the save.
@@ -64,6 +64,26 @@ describe.skipIf(why !== '' && !IN_CI)('save and restore', () => {
     const m = await serial.waitFor(/COUNT=(\d+)\r?\n/);
     expect(Number(m[1])).toBeGreaterThan(countAtSave);
     await st.ok('destroy', 'sv-copy');
+  });
+
+  it('save --force replaces an earlier save file (only that), through a temporary file and a rename', async () => {
+    const other = join(st.home, 'not-a-save');
+    writeFileSync(other, 'keep me\n');
+    const refused = await st.qkvm('save', 'sv', other, '--force');
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(`${other} is not a qkvm save file`);
+    expect(readFileSync(other, 'utf8')).toBe('keep me\n');
+    expect((await st.ok('domstate', 'sv')).stdout.trim()).toBe('running');
+    const copy = join(st.home, 'again.qkvmsave');
+    writeFileSync(copy, readFileSync(file()));
+    const ino = statSync(copy).ino;
+    await st.ok('save', 'sv', copy, '--force');
+    expect(statSync(copy).ino).not.toBe(ino);
+    expect(readFileSync(copy).subarray(0, 10).toString()).toBe('QKVMSAVE1\n');
+    expect(readdirSync(st.home).filter((f) => f.endsWith('.part'))).toEqual([]);
+    await st.ok('restore', copy);
+    expect((await st.ok('domstate', 'sv')).stdout.trim()).toBe('running');
+    await st.ok('destroy', 'sv');
   });
 
   it('a truncated file fails clearly and leaves nothing running', async () => {

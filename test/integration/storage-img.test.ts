@@ -99,6 +99,12 @@ d('qkvm disk (qemu-img)', () => {
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toMatch(/--shrink/);
     expect(await size()).toBe(128 * 1024 * 1024);
+    // a.qcow2 is o.qcow2's base: shrinking it would cut o's view; refused until o stands alone.
+    const based = await q('disk', 'resize', a, '--shrink', '--', '-64M');
+    expect(based.exitCode).toBe(1);
+    expect(based.stderr).toContain(`${a} is the base image of ${join(dir, 'o.qcow2')}`);
+    expect(await size()).toBe(128 * 1024 * 1024);
+    ok(await q('disk', 'rebase', join(dir, 'o.qcow2'), ''));
     const shrunk = ok(await q('disk', 'resize', a, '--shrink', '--', '-64M'));
     expect(shrunk.stderr).toMatch(/warning: shrinking/);
     expect(await size()).toBe(64 * 1024 * 1024);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,13 +84,14 @@ describe('clone disk names', () => {
 });
 
 describe('assertStartable', () => {
-  it('ignores a clone record whose clone is not defined', () => {
+  it('ignores clone records: the base is protected by what it is (test/storage/ownership, test/integration/storage-ownership)', async () => {
     writeCloneRecord('gone', { source: 'base', linked: true, created: '', disks: [{ overlay: join(dir, 'o.qcow2'), backing: join(dir, 'b.qcow2') }] });
-    expect(() => assertStartable('base')).not.toThrow();
+    await expect(assertStartable('base', false, { disks: [] })).resolves.toBeUndefined();
   });
-  it('ignores a record whose overlay is gone (the real refusal is in test/integration/storage-guests)', () => {
-    mkdirSync(join(dir, 'home', 'vms'), { recursive: true });
-    writeFileSync(join(dir, 'home', 'vms', 'gone.yaml'), 'name: gone\n');
-    expect(() => assertStartable('base')).not.toThrow();
+  it('refuses a disk outside every pool without external: true, naming the path and the field', async () => {
+    const out = join(dir, 'out.img');
+    writeFileSync(out, 'x');
+    await expect(assertStartable('g', false, { disks: [{ file: out } as any] })).rejects.toThrow(`guest "g": disks[0].file: ${out} is outside every storage pool`);
+    await expect(assertStartable('g', true, { disks: [{ file: out, external: true, readonly: true } as any] })).resolves.toBeUndefined();
   });
 });
