@@ -1,7 +1,7 @@
 // The VM definition (vms/NAME.yaml). Field names follow QEMU's own vocabulary
 // where one exists, so a learner finds the same word in QEMU's manual.
 import { z } from 'zod';
-import { parseSize } from './size.js';
+import { MAX_MEMORY, MAX_RAW, parseSize, sizeProblem } from './size.js';
 import { invalid } from '../errors.js';
 
 import { NAME_RE, NAME_RULE, validateName } from './name.js';
@@ -11,18 +11,15 @@ export const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
 
 export const Name = z.string().regex(NAME_RE, `must be a valid name (${NAME_RULE})`);
 
-/** A size string such as 512M or 2G, kept as written; parsed with parseSize. */
-const Size = (bareUnit: 'B' | 'M') =>
+/** A size string such as 512M or 2G, kept as written; parsed with parseSize and bounded by `max`. */
+const Size = (bareUnit: 'B' | 'M', max: bigint) =>
   z.union([z.string(), z.number()]).superRefine((v, ctx) => {
-    try {
-      parseSize(v, 'size', bareUnit);
-    } catch {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a size like 512M or 2G' });
-    }
+    const problem = sizeProblem(v, bareUnit, max);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem.startsWith('invalid size') ? 'must be a size like 512M or 2G' : problem });
   }).transform((v) => String(v));
 
-export const MemorySize = Size('M');
-export const DiskSize = Size('B');
+export const MemorySize = Size('M', MAX_MEMORY);
+export const DiskSize = Size('B', MAX_RAW);
 
 const Smp = z.union([
   z.number().int().min(1).max(288),
