@@ -7,7 +7,7 @@ import YAML from 'yaml';
 import { home, templatesDir } from '../config/paths.js';
 import { ensureDir } from '../config/atomic.js';
 import { parseVmSpec, validateName, type VmSpec, type VmSpecInput } from '../config/schema.js';
-import { loadVm, loadVmText, parseVmYaml, removeVmFile, rewriteDefinition, saveVm, vmExists } from '../config/store.js';
+import { loadVm, loadVmText, parseVmYaml, readDefinitionFile, removeVmFile, rewriteDefinition, saveVm, vmExists } from '../config/store.js';
 import { withLock } from '../config/lock.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import { guestStatus, isActive } from './state.js';
@@ -76,7 +76,7 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
 /** `qkvm define FILE`: validates a YAML file and stores it as written (comments kept). */
 export async function defineGuest(file: string, opts: { overwrite?: boolean } = {}): Promise<VmSpec> {
   let text: string;
-  try { text = readFileSync(resolve(file), 'utf8'); } catch (e: any) { throw notFound(`cannot read ${file}: ${e.code ?? e.message}`); }
+  try { text = readDefinitionFile(resolve(file), { follow: true }); } catch (e: any) { if (e instanceof QkvmError) throw e; throw notFound(`cannot read ${file}: ${e.code ?? e.message}`); }
   const spec = parseVmYaml(text, file);
   await assertMacsUnique(spec);
   return withLock('vm', spec.name, 'defining the guest', async () => {
@@ -125,7 +125,7 @@ export async function editGuest(name: string, editor = process.env.VISUAL || pro
     const r = await (await loadExeca()).execa(cmd, [...args, copy], { stdio: 'inherit', reject: false });
     if (r.exitCode === undefined) throw new QkvmError('HOST', `cannot run the editor "${editor}": ${r.shortMessage}`, { hint: 'set EDITOR or VISUAL to an editor that is installed' });
     if (r.exitCode !== 0) throw new QkvmError('INVALID', `the editor (${editor}) exited with ${r.exitCode}; the definition is unchanged`);
-    const after = readFileSync(copy, 'utf8');
+    const after = readDefinitionFile(copy);
     if (after === before) return { changed: false };
     let spec: VmSpec;
     try {
