@@ -9,6 +9,7 @@ import { ensureDir } from '../config/atomic.js';
 import { parseVmSpec, validateName, type VmSpec, type VmSpecInput } from '../config/schema.js';
 import { loadVm, loadVmText, parseVmYaml, readDefinitionFile, removeVmFile, rewriteDefinition, saveVm, vmExists } from '../config/store.js';
 import { withLock } from '../config/lock.js';
+import { exposureWarnings } from '../config/exposure.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import { guestStatus, isActive } from './state.js';
 
@@ -37,6 +38,8 @@ export interface CreateOptions {
   /** Disks to create with qemu-img when their file does not exist: index in disks -> size. */
   diskSizes?: Record<number, string>;
   overwrite?: boolean;
+  /** Hears a warning about the definition (VNC without a password on a public address, hostfwd on every address). */
+  onWarning?: (line: string) => void;
 }
 
 async function assertMacsUnique(spec: VmSpec): Promise<void> {
@@ -55,6 +58,7 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
     const input: VmSpecInput = { ...base, ...opts.overrides, name };
     const spec = parseVmSpec(input, `guest "${name}"`);
     await assertMacsUnique(spec);
+    for (const w of exposureWarnings(spec)) opts.onWarning?.(w);
     const created: string[] = [];
     const { createImage } = await import('../storage/qemu-img.js');
     const { formatOf } = await import('../qemu/devices/block.js');
@@ -74,11 +78,12 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
 }
 
 /** `qkvm define FILE`: validates a YAML file and stores it as written (comments kept). */
-export async function defineGuest(file: string, opts: { overwrite?: boolean } = {}): Promise<VmSpec> {
+export async function defineGuest(file: string, opts: { overwrite?: boolean; onWarning?: (line: string) => void } = {}): Promise<VmSpec> {
   let text: string;
   try { text = readDefinitionFile(resolve(file), { follow: true }); } catch (e: any) { if (e instanceof QkvmError) throw e; throw notFound(`cannot read ${file}: ${e.code ?? e.message}`); }
   const spec = parseVmYaml(text, file);
   await assertMacsUnique(spec);
+  for (const w of exposureWarnings(spec)) opts.onWarning?.(w);
   return withLock('vm', spec.name, 'defining the guest', async () => {
     if (vmExists(spec.name) && !opts.overwrite) {
       throw new QkvmError('EXISTS', `guest "${spec.name}" is already defined`, { hint: 'use --overwrite to replace its definition, or `qkvm edit`' });

@@ -18,6 +18,7 @@ import { connectQmp, stateSocket } from './qmp.js';
 import { expandUserNetworks, prepareGuestNetworking, type ResolvedNic } from '../net/guest.js';
 import { assertStartable, resolveDiskPath } from '../storage/resolve.js';
 import { afterLaunchHooks } from './hooks.js';
+import { exposureWarnings } from '../config/exposure.js';
 
 export interface StartOptions {
   /** Leave the vCPUs stopped (`qkvm resume` starts them). */
@@ -30,6 +31,8 @@ export interface StartOptions {
   spec?: VmSpec;
   /** One-line notes for the user (why TCG, overcommit). */
   onNote?: (line: string) => void;
+  /** Warnings about what the guest exposes (VNC without a password, hostfwd on every address). */
+  onWarning?: (line: string) => void;
 }
 
 export function runPaths(name: string) {
@@ -100,6 +103,7 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
     launched = true;
     const nics = await prepareGuestNetworking(name, spec, caps);
     writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));
+    for (const w of exposureWarnings(spec)) opts.onWarning?.(w);
     const cmd = commandFor(spec, caps, { nics, incoming: opts.incoming, autostart: !!opts.incoming && opts.incoming !== 'defer' && !opts.paused });
     const r = await (await loadExeca()).execa(cmd.binary, cmd.args, {
       reject: false, stdin: 'ignore', timeout: 120_000,
