@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describeSystemError, exitCodeFor } from '../../src/cli/action.js';
+import { describeSystemError, exitCodeFor, reportError } from '../../src/cli/action.js';
 import { QkvmError } from '../../src/errors.js';
 
 const refusal = async (argv: Record<string, unknown>) => {
@@ -101,5 +101,36 @@ describe('system errors', () => {
     expect(describeSystemError(new QkvmError('INVALID', 'x'))).toBeUndefined();
     expect(exitCodeFor(sys('ENOSPC'))).toBe(1);
     expect(exitCodeFor(new QkvmError('STATE', 'x'))).toBe(1);
+  });
+});
+
+describe('reportError', () => {
+  const capture = (e: unknown, debug = false): string => {
+    let out = '';
+    const write = process.stderr.write;
+    const saved = process.env.QKVM_DEBUG;
+    if (debug) process.env.QKVM_DEBUG = '1'; else delete process.env.QKVM_DEBUG;
+    process.stderr.write = ((s: string) => { out += s; return true; }) as typeof process.stderr.write;
+    try { reportError(e); } finally {
+      process.stderr.write = write;
+      if (saved === undefined) delete process.env.QKVM_DEBUG; else process.env.QKVM_DEBUG = saved;
+    }
+    return out;
+  };
+
+  it('prints a typed error and its hint, a system error with its meaning, and a bug in one line', () => {
+    expect(capture(new QkvmError('INVALID', 'size: -1G is negative', { hint: 'write 1G' }))).toBe('qkvm: error: size: -1G is negative\nhint: write 1G\n');
+    expect(capture(Object.assign(new Error('x'), { code: 'EROFS', syscall: 'mkdir', path: '/run/q' })))
+      .toBe('qkvm: error: /run/q: the file system is read-only (mkdir, EROFS)\nhint: remount it read-write, or point QKVM_HOME / QKVM_RUN at a writable directory\n');
+    const bug = capture(new TypeError('cannot read properties of undefined\nsecond line'));
+    expect(bug).toBe('qkvm: unexpected error: cannot read properties of undefined\nhint: this is a bug in qkvm; please report it with the command you ran (QKVM_DEBUG=1 shows where it happened)\n');
+    expect(capture('a string')).toMatch(/^qkvm: unexpected error: a string\n/);
+    expect(capture(Object.assign(new Error('socket closed'), { name: 'QmpConnectError', code: 'ECONNRESET_X' }))).toBe('qkvm: QMP error: socket closed\n');
+  });
+
+  it('adds the stack only with QKVM_DEBUG=1', () => {
+    const e = new Error('boom');
+    expect(capture(e)).not.toContain('    at ');
+    expect(capture(e, true)).toContain('    at ');
   });
 });
