@@ -4,7 +4,7 @@
 // the KVM boot probe finds that KVM guests hang, and the start says so in one
 // line and uses TCG.
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cli, IN_CI, missingTools } from '../storage/helpers.js';
@@ -40,14 +40,10 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm demo', () => {
     expect(qemuPids(run)).toHaveLength(0);
     expect((await qkvm('domstate', 'demo')).stdout.trim()).toBe('shut off');
 
-    // accel: auto followed the KVM boot probe, and said why when it chose TCG.
-    const verdict = JSON.parse(readFileSync(join(home, 'cache', 'kvm-probe.json'), 'utf8').toString() || '{}');
-    if (verdict.usable === false) {
-      expect(out).toMatch(/using TCG \(software emulation\): .+/);
-      expect((await qkvm('cmdline', 'demo')).stdout).toMatch(/-accel tcg/);
-    } else if (verdict.usable === true) {
-      expect(out).not.toMatch(/using TCG/);
-      expect((await qkvm('cmdline', 'demo')).stdout).toMatch(/-accel kvm/);
-    }
+    // accel: auto followed the KVM boot probe and said why it chose TCG. On
+    // these machines KVM guests hang (or /dev/kvm is absent), so TCG is the
+    // only right answer here, whichever of the two the probe met.
+    expect(out).toMatch(/using TCG \(software emulation\): .+/);
+    expect((await qkvm('cmdline', 'demo')).stdout).toMatch(/-accel tcg/);
   });
 });
