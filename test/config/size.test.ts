@@ -74,6 +74,10 @@ describe('parseSize, parseMemory', () => {
     expect(sizeProblem('1025M', 'B', G)).toBe('1025M is more than the maximum, 1G');
     expect(sizeProblem('2048', 'M', G)).toBe('2048 is more than the maximum, 1G');
     expect(sizeProblem('-5M')).toBe('-5M is negative');
+    expect(sizeProblem(' 65T ', 'M', MAX_MEMORY)).toBe('65T is more than the maximum, 64T');
+    expect(sizeProblem('1-2G')).toBe('invalid size "1-2G"');
+    expect(() => parseSize('x')).toThrow('size: invalid size "x"');
+    expect(() => parseSizeExact('x')).toThrow('size: invalid size "x"');
   });
 });
 
