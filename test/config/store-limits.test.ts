@@ -1,12 +1,13 @@
 // Definitions are bounded: a file over 1 MiB is refused before it is read, a
 // stored definition is never read through a symlink, lists and strings are capped.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS, parseVmSpec } from '../../src/config/schema.js';
-import { MAX_DEFINITION_BYTES, listVmNames, loadVm, parseVmYaml, readDefinitionFile } from '../../src/config/store.js';
+import { MAX_DEFINITION_BYTES, listVmNames, loadVm, loadVmText, parseVmYaml, readDefinitionFile, removeVmFile, rewriteDefinition, saveVm, vmExists } from '../../src/config/store.js';
+import { home } from '../../src/config/paths.js';
 
 let dir: string;
 const saved = process.env.QKVM_HOME;
@@ -92,5 +93,61 @@ describe('schema caps', () => {
     try { parseVmSpec({ name: 'g', disks: Array.from({ length: 30 }, () => ({ file: '' })) }); } catch (e) { msg = (e as Error).message; }
     expect(msg.split('\n')).toHaveLength(22);
     expect(msg).toMatch(/\.\.\. and 10 more problems$/);
+  });
+});
+
+describe('the store around the limits', () => {
+  const vms = () => join(dir, 'home', 'vms');
+
+  it('parses only a YAML mapping, naming the source', () => {
+    for (const text of ['', 'null', '- a\n- b', '42', '"x"']) expect(() => parseVmYaml(text, 'src.yaml'), text).toThrow('src.yaml: a definition must be a YAML mapping');
+    expect(() => parseVmYaml('a: [\n', 'src.yaml')).toThrow(/^src\.yaml: not valid YAML: [^\n]+$/);
+    expect(parseVmYaml('name: m\n', 'src.yaml').name).toBe('m');
+    expect(() => parseVmYaml('x'.repeat(MAX_DEFINITION_BYTES), 'src.yaml')).not.toThrow(/definition is/);
+  });
+
+  it('names the guest and says what to do when it is missing; checks the name first', () => {
+    let e: any;
+    try { loadVm('nobody'); } catch (x) { e = x; }
+    expect([e.code, e.message, e.hint]).toEqual(['NOT_FOUND', 'guest "nobody" is not defined', 'see `qkvm list --all`, or create it with `qkvm create`']);
+    expect(() => loadVm('../x')).toThrow('guest name: invalid name "../x"');
+    expect(() => loadVmText('../x')).toThrow('guest name: invalid name "../x"');
+    expect(() => vmExists('../x')).toThrow('guest name: invalid name "../x"');
+    expect(() => removeVmFile('../x')).toThrow('guest name: invalid name "../x"');
+    expect(() => loadVmText('nobody')).toThrow('guest "nobody" is not defined');
+    expect(vmExists('nobody')).toBe(false);
+  });
+
+  it('saves, refuses to overwrite unless told, and removes the definition with its snapshot records', () => {
+    const s = saveVm({ name: 'keep', memory: '1G' });
+    expect(s.memory).toBe('1G');
+    expect(vmExists('keep')).toBe(true);
+    let e: any;
+    try { saveVm({ name: 'keep' }); } catch (x) { e = x; }
+    expect([e.code, e.message, e.hint]).toEqual(['EXISTS', 'guest "keep" is already defined', 'pick another name, or `qkvm undefine keep` first']);
+    expect(saveVm({ name: 'keep', memory: '2G' }, { overwrite: true }).memory).toBe('2G');
+    expect(() => saveVm({ name: 'keep', memory: '-1G' } as never, { overwrite: true })).toThrow('guest "keep": invalid definition\n  memory = "-1G": -1G is negative');
+    writeFileSync(home.snapshotsFile('keep'), '[]');
+    removeVmFile('keep');
+    expect(vmExists('keep')).toBe(false);
+    expect(existsSync(home.snapshotsFile('keep'))).toBe(false);
+    removeVmFile('keep');
+  });
+
+  it('rewrites fields in place, deleting those set to undefined', () => {
+    writeFileSync(join(vms(), 'rw.yaml'), '# mine\nname: rw\ndescription: old\nautostart: true\n');
+    const spec = rewriteDefinition('rw', { description: 'new', autostart: undefined });
+    expect([spec.description, spec.autostart]).toEqual(['new', false]);
+    expect(readFileSync(join(vms(), 'rw.yaml'), 'utf8')).toBe('# mine\nname: rw\ndescription: new\n');
+  });
+
+  it('lists only .yaml files with valid names, not hidden ones, sorted', () => {
+    for (const f of ['b.yaml', 'a.yaml', '.hidden.yaml', 'notes.txt', '.b.yaml.rejected']) writeFileSync(join(vms(), f), 'name: x\n');
+    const names = listVmNames();
+    expect(names.filter((n) => ['a', 'b'].includes(n))).toEqual(['a', 'b']);
+    expect(names.some((n) => n.startsWith('.') || n.includes('notes') || n.startsWith('-'))).toBe(false);
+    const saved = process.env.QKVM_HOME;
+    process.env.QKVM_HOME = join(dir, 'nothing-here');
+    try { expect(listVmNames()).toEqual([]); } finally { process.env.QKVM_HOME = saved; }
   });
 });
