@@ -3,6 +3,7 @@ export { QkvmError, type QkvmErrorCode } from './errors.js';
 export { qkvmHome, qkvmRun, home, run } from './config/paths.js';
 export { VmSpec, parseVmSpec, validateName, smpOf, type VmSpecInput } from './config/schema.js';
 export { parseSize, formatSize } from './config/size.js';
+export { exposureWarnings } from './config/exposure.js';
 export { loadVm, saveVm, listVmNames, vmExists, parseVmYaml } from './config/store.js';
 export { buildCommand, type QemuCommand, type BuildContext } from './qemu/builder.js';
 export { formatCommand, shellQuote } from './qemu/format.js';

@@ -2,7 +2,7 @@
 // autostart, cmdline and explain.
 import type { Argv, CommandModule } from 'yargs';
 import { action } from './action.js';
-import { note, print, printJson, table } from './output.js';
+import { note, print, printJson, table, warn } from './output.js';
 import { invalid } from '../errors.js';
 
 const api = () => import('../api.js');
@@ -80,7 +80,7 @@ export const defineCommands: CommandModule<any, any>[] = [
         const raw: string[] = (a['--'] ?? []).map(String);
         if (!raw.length) throw invalid('--from-cmdline: give the command line after --', 'qkvm create NAME --from-cmdline -- qemu-kvm -m 512 ...');
         const r = (await legacy()).specFromCommandLine(raw, a.name);
-        for (const w of r.warnings) note(`warning: ${w}`);
+        for (const w of r.warnings) warn(w);
         Object.assign(overrides, r.spec);
       }
       if (a.memory) overrides.memory = a.memory;
@@ -104,15 +104,15 @@ export const defineCommands: CommandModule<any, any>[] = [
         overrides.display = { type: 'vnc', display: Number(m[2]), ...(m[1] ? { listen: m[1] } : {}) };
       }
       if (a.boot) overrides.boot = { order: a.boot };
-      const { createGuest, templateSpec, parseVmSpec } = await api();
+      const { createGuest, templateSpec, parseVmSpec, exposureWarnings } = await api();
       if (a.dryRun) {
         const base = a.template ? templateSpec(a.template, a.name) : { name: a.name };
         const spec = { ...base, ...overrides, name: a.name };
-        parseVmSpec(spec, `guest "${a.name}"`);
+        for (const w of exposureWarnings(parseVmSpec(spec, `guest "${a.name}"`))) warn(w);
         const YAML = (await import('yaml')).default;
         return print(YAML.stringify(spec));
       }
-      const r = await createGuest(a.name, { template: a.template, overrides: overrides as any, diskSizes, overwrite: a.overwrite, trust: grantOf(a), onNote: note });
+      const r = await createGuest(a.name, { template: a.template, overrides: overrides as any, diskSizes, overwrite: a.overwrite, trust: grantOf(a), onNote: note, onWarning: warn });
       for (const img of r.createdImages) note(`created disk image ${img}`);
       note(`guest "${a.name}" defined; start it with \`qkvm start ${a.name}\``);
     }),
@@ -123,7 +123,7 @@ export const defineCommands: CommandModule<any, any>[] = [
     builder: (y) => trustFlags(y.positional('file', { type: 'string', demandOption: true })
       .option('overwrite', { type: 'boolean', default: false })),
     handler: action(async (a) => {
-      const spec = await (await api()).defineGuest(a.file, { overwrite: a.overwrite, trust: grantOf(a), onNote: note });
+      const spec = await (await api()).defineGuest(a.file, { overwrite: a.overwrite, trust: grantOf(a), onNote: note, onWarning: warn });
       note(`guest "${spec.name}" defined`);
     }),
   },

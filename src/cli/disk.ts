@@ -110,15 +110,15 @@ const convert: CommandModule<any, any> = {
 
 const resize: CommandModule<any, any> = {
   command: 'resize <file> [size]',
-  describe: 'grow an image to SIZE, or by +SIZE (shrinking needs --shrink; write a negative size after --)',
-  builder: (y) => y.positional('file', { type: 'string' }).positional('size', { type: 'string', describe: '10G, +1G, or `--shrink -- -1G`' })
+  describe: 'grow an image to SIZE, or by +SIZE (shrinking, to SIZE or by -SIZE, needs --shrink)',
+  builder: (y) => y.positional('file', { type: 'string' }).positional('size', { type: 'string', describe: '10G, +1G, or -1G with --shrink' })
     .option('shrink', { type: 'boolean', default: false, describe: 'allow making the image smaller: data past the new end is lost' })
     .check((a) => {
       if (a.size === undefined && !(a['--'] as string[] | undefined)?.length) throw new Error('give the new size, like 20G or +1G');
       return true;
     }),
   handler: action(async (a: any) => {
-    // "-1G" looks like an option to the parser, so it comes after "--".
+    // "-1G" reaches `size` (see cli/args.ts); the older `-- -1G` form still works.
     const size = String(a.size ?? a['--'][0]);
     const plan = await resizeImage(diskArg(a.file), size, { shrink: a.shrink, onWarning: (m) => note(`warning: ${m}`) });
     if (plan.target === plan.current) print(`${plan.file} is already ${formatSize(plan.target)}`);

@@ -7,8 +7,21 @@
 // (cli.bundle.js, made by scripts/bundle-cli.mjs), or from the modules
 // themselves when there is no bundle (a tsc-only build).
 import { existsSync } from 'node:fs';
-import { action } from './action.js';
+import { action, exitCodeFor, reportError } from './action.js';
 import { parseFast } from './fast.js';
+
+// A reader that went away (`qkvm list | head -1`) is not an error: stop writing
+// to it and let the command finish what it started, quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+// Whatever escapes a handler is still one line, never a stack trace.
+const fatal = (e: unknown) => { reportError(e); process.exit(exitCodeFor(e)); };
+process.on('uncaughtException', fatal);
+process.on('unhandledRejection', fatal);
 
 const argv = process.argv.slice(2);
 const fast = parseFast(argv);

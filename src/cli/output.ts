@@ -29,6 +29,11 @@ export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }
 
+/** A warning on stderr, marked as one. */
+export function warn(text: string): void {
+  note(`qkvm: warning: ${text}`);
+}
+
 /** Notes for the user go to stderr, so stdout stays parseable. */
 export function note(text: string): void {
   process.stderr.write(text.endsWith('\n') ? text : text + '\n');

@@ -1,9 +1,11 @@
 // The yargs parser, built without running anything, so tests can parse argv.
 import yargs, { type CommandModule } from 'yargs';
 import { loadCommands } from './commands.js';
+import { exitCodeFor, reportError } from './action.js';
+import { markNegativeValues, unmarkArgs, unmarkText } from './args.js';
 
 export async function buildParser(argv: string[]) {
-  let parser = yargs(argv)
+  let parser = yargs(markNegativeValues(argv))
     .scriptName('qkvm')
     .usage('qkvm: run QEMU/KVM guests directly, without libvirt\n\nUsage: qkvm <command> [options]')
     .strict()
@@ -12,9 +14,11 @@ export async function buildParser(argv: string[]) {
     .parserConfiguration({ 'populate--': true })
     .wrap(process.stdout.isTTY ? Math.min(120, process.stdout.columns) : null)
     .epilog('Most commands follow virsh: `qkvm list`, `qkvm start NAME`, `qkvm console NAME`. See README.md.')
-    .fail((msg, err, y) => {
-      if (err) throw err;
-      process.stderr.write(`qkvm: error: ${msg}\n(run with --help for usage)\n`);
+    .middleware((a) => unmarkArgs(a), true)
+    .fail((msg, err) => {
+      // An error thrown outside a handler (a builder, a check): reported like any other.
+      if (err && !msg) { reportError(err); process.exit(exitCodeFor(err)); }
+      process.stderr.write(`qkvm: error: ${unmarkText(msg ?? String(err?.message))}\n(run with --help for usage)\n`);
       process.exit(2);
     });
   for (const mod of await loadCommands(argv)) parser = parser.command(mod as CommandModule);

@@ -2,7 +2,7 @@
 // API lazily so that `qkvm --help` and `qkvm list` start fast.
 import type { Argv, CommandModule } from 'yargs';
 import { action } from './action.js';
-import { fmtBytes, keyValues, note, print, printJson } from './output.js';
+import { fmtBytes, keyValues, note, print, printJson, warn } from './output.js';
 import { QkvmError, invalid } from '../errors.js';
 
 // Each handler loads just the runtime module it needs: the whole API costs ~200 ms to import.
@@ -148,7 +148,7 @@ export const vmCommands: CommandModule<any, any>[] = [
 export async function startCommand(a: { name: string; paused?: boolean; force?: boolean; incoming?: string; console?: boolean }): Promise<void> {
   const { startGuest } = await start();
   const t0 = Date.now();
-  const st = await startGuest(a.name, { paused: a.paused, force: a.force, incoming: a.incoming, onNote: note });
+  const st = await startGuest(a.name, { paused: a.paused, force: a.force, incoming: a.incoming, onNote: note, onWarning: warn });
   note(`guest "${a.name}" is ${st.state} (pid ${st.pid}) after ${((Date.now() - t0) / 1000).toFixed(2)} s`);
   if (a.console) await attachConsole(a.name, {});
 }

@@ -1,28 +1,28 @@
 // The VM definition (vms/NAME.yaml). Field names follow QEMU's own vocabulary
 // where one exists, so a learner finds the same word in QEMU's manual.
 import { z } from 'zod';
-import { parseSize } from './size.js';
+import { MAX_MEMORY, MAX_RAW, parseSize, sizeProblem } from './size.js';
 import { invalid } from '../errors.js';
 
 import { NAME_RE, NAME_RULE, validateName } from './name.js';
 
 export { NAME_RE, validateName };
+/** Bounds on lists and strings, far above real use (QEMU has ~30 PCI slots per bus), so a runaway file is refused early. */
+export const LIMITS = { disks: 64, nics: 32, hostfwd: 64, numa: 64, extraArgs: 256, path: 4096, text: 4096 } as const;
+
 export const MAC_RE = /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i;
 
 export const Name = z.string().regex(NAME_RE, `must be a valid name (${NAME_RULE})`);
 
-/** A size string such as 512M or 2G, kept as written; parsed with parseSize. */
-const Size = (bareUnit: 'B' | 'M') =>
+/** A size string such as 512M or 2G, kept as written; parsed with parseSize and bounded by `max`. */
+const Size = (bareUnit: 'B' | 'M', max: bigint) =>
   z.union([z.string(), z.number()]).superRefine((v, ctx) => {
-    try {
-      parseSize(v, 'size', bareUnit);
-    } catch {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a size like 512M or 2G' });
-    }
+    const problem = sizeProblem(v, bareUnit, max);
+    if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem.startsWith('invalid size') ? 'must be a size like 512M or 2G' : problem });
   }).transform((v) => String(v));
 
-export const MemorySize = Size('M');
-export const DiskSize = Size('B');
+export const MemorySize = Size('M', MAX_MEMORY);
+export const DiskSize = Size('B', MAX_RAW);
 
 const Smp = z.union([
   z.number().int().min(1).max(288),
@@ -51,7 +51,7 @@ export const DiskCache = z.enum(['none', 'writeback', 'writethrough', 'unsafe', 
 
 export const Disk = z.object({
   /** A path, or POOL/VOLUME (the default pool is QKVM_HOME/images). */
-  file: z.string().min(1),
+  file: z.string().min(1).max(LIMITS.path),
   format: z.enum(['qcow2', 'raw']).optional(),
   bus: DiskBus.default('virtio'),
   media: z.enum(['disk', 'cdrom']).default('disk'),
@@ -77,7 +77,7 @@ export const Nic = z.object({
   /** network: a qkvm network (a tap on its bridge); user: QEMU's built-in slirp. */
   type: z.enum(['network', 'user']).optional(),
   network: Name.optional(),
-  hostfwd: z.array(HostFwd).default([]),
+  hostfwd: z.array(HostFwd).max(LIMITS.hostfwd).default([]),
   model: z.enum(['virtio', 'e1000', 'rtl8139']).default('virtio'),
   mac: z.string().regex(MAC_RE, 'must be six hex pairs like 52:54:00:12:34:56').optional(),
   vhost: z.enum(['auto', 'on', 'off']).default('auto'),
@@ -123,27 +123,27 @@ export const VmSpec = z.object({
   machine: z.enum(['pc', 'q35', 'microvm']).default('pc'),
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   boot: Boot.optional(),
-  kernel: z.string().min(1).optional(),
-  initrd: z.string().min(1).optional(),
-  append: z.string().optional(),
-  disks: z.array(Disk).default([]),
-  nics: z.array(Nic).default([]),
+  kernel: z.string().min(1).max(LIMITS.path).optional(),
+  initrd: z.string().min(1).max(LIMITS.path).optional(),
+  append: z.string().max(LIMITS.text).optional(),
+  disks: z.array(Disk).max(LIMITS.disks).default([]),
+  nics: z.array(Nic).max(LIMITS.nics).default([]),
   display: Display.default({}),
   vga: z.enum(['std', 'cirrus', 'vmware', 'qxl', 'virtio', 'none']).optional(),
   balloon: z.boolean().default(true),
   tablet: z.boolean().default(false),
   /** The serial console on a UNIX socket, logged to a file (`qkvm console`). */
   serial: z.boolean().default(true),
-  numa: z.array(NumaNode).default([]),
+  numa: z.array(NumaNode).max(LIMITS.numa).default([]),
   hugepages: z.boolean().default(false),
   memMerge: z.boolean().optional(),
   autostart: z.boolean().default(false),
   /** Host CPUs for each vCPU, applied at start: { "0": "0-1" }. */
   vcpupin: z.record(z.string().regex(/^\d+$/), z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/)).optional(),
   /** Raw arguments appended as they are; qkvm does not check them. */
-  extraArgs: z.array(z.string()).default([]),
+  extraArgs: z.array(z.string().max(LIMITS.text)).max(LIMITS.extraArgs).default([]),
   /** Free text, kept with the definition. */
-  description: z.string().optional(),
+  description: z.string().max(LIMITS.text).optional(),
 }).strict().superRefine((s, ctx) => {
   if ((s.initrd || s.append) && !s.kernel) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernel'], message: 'initrd and append need a kernel' });
@@ -178,6 +178,13 @@ export function formatPath(path: (string | number)[]): string {
   return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), '');
 }
 
+/** A value as written, cut short: an error about a 10k-item list must stay readable. */
+function showValue(v: unknown): string {
+  if (Array.isArray(v) && v.length > 8) return `[${v.length} items]`;
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 120 ? `${s.slice(0, 100)}... (${s.length} characters)` : s;
+}
+
 /** Validates with any zod schema; every problem names the field and the value written there. */
 export function parseWith<S extends z.ZodTypeAny>(schema: S, input: unknown, source: string): z.output<S> {
   const r = schema.safeParse(input);
@@ -188,10 +195,11 @@ export function parseWith<S extends z.ZodTypeAny>(schema: S, input: unknown, sou
     let msg = i.message;
     if (i.code === z.ZodIssueCode.unrecognized_keys) msg = `unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
     if (i.code === z.ZodIssueCode.invalid_enum_value) msg = `must be one of ${i.options.join(', ')}`;
-    const shown = i.code === z.ZodIssueCode.unrecognized_keys ? '' : value === undefined ? (i.code === z.ZodIssueCode.invalid_type && i.received === 'undefined' ? ' (missing)' : '') : ` = ${JSON.stringify(value)}`;
+    const shown = i.code === z.ZodIssueCode.unrecognized_keys ? '' : value === undefined ? (i.code === z.ZodIssueCode.invalid_type && i.received === 'undefined' ? ' (missing)' : '') : ` = ${showValue(value)}`;
     return `  ${field}${shown}: ${msg}`;
   });
-  throw invalid(`${source}: invalid definition\n${lines.join('\n')}`);
+  const more = lines.length > 20 ? [`  ... and ${lines.length - 20} more problems`] : [];
+  throw invalid(`${source}: invalid definition\n${[...lines.slice(0, 20), ...more].join('\n')}`);
 }
 
 export const parseVmSpec = (input: unknown, source = 'definition'): VmSpec => parseWith(VmSpec, input, source);

@@ -1,9 +1,10 @@
 // Definitions on disk: vms/NAME.yaml, validated on every read and written atomically.
-import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import YAML from 'yaml';
 import { home } from './paths.js';
 import { writeFileAtomic } from './atomic.js';
 import { parseVmSpec, validateName, type VmSpec, type VmSpecInput } from './schema.js';
+import { NAME_RE } from './name.js';
 import { QkvmError, notFound, invalid } from '../errors.js';
 
 export function vmExists(name: string): boolean {
@@ -11,8 +12,45 @@ export function vmExists(name: string): boolean {
   return existsSync(home.vmFile(name));
 }
 
+/**
+ * The largest definition qkvm reads: 1 MiB. Real ones are a few KiB; a 50 MB
+ * file once took 20 s and 3.5 GB to parse, and slowed every later command.
+ */
+export const MAX_DEFINITION_BYTES = 1024 * 1024;
+
+function tooLarge(file: string, size: number): QkvmError {
+  return invalid(`${file}: the definition is ${size} bytes, more than the limit of ${MAX_DEFINITION_BYTES} bytes (1 MiB)`,
+    'a definition holds settings, not data: remove what does not belong in it');
+}
+
+/**
+ * Reads a definition file, refusing one over MAX_DEFINITION_BYTES before any
+ * of it is read. `follow: false` (qkvm's own files) also refuses a symlink.
+ * A missing file throws the system error (ENOENT) for the caller to word.
+ */
+export function readDefinitionFile(file: string, opts: { follow?: boolean } = {}): string {
+  if (!opts.follow) {
+    const st = lstatSync(file);
+    if (st.isSymbolicLink()) throw invalid(`${file}: is a symbolic link; qkvm reads its own definitions only from regular files`, 'replace the link with the file itself');
+    if (st.size > MAX_DEFINITION_BYTES) throw tooLarge(file, st.size);
+  }
+  const fd = openSync(file, constants.O_RDONLY | (opts.follow ? 0 : constants.O_NOFOLLOW) | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw invalid(`${file}: not a regular file`, 'give a YAML file');
+    if (st.size > MAX_DEFINITION_BYTES) throw tooLarge(file, st.size);
+    const text = readFileSync(fd, 'utf8');
+    // It may have grown between fstat and read.
+    if (Buffer.byteLength(text) > MAX_DEFINITION_BYTES) throw tooLarge(file, Buffer.byteLength(text));
+    return text;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Parses YAML text into a validated definition; `source` names the file in errors. */
 export function parseVmYaml(text: string, source: string): VmSpec {
+  if (Buffer.byteLength(text) > MAX_DEFINITION_BYTES) throw tooLarge(source, Buffer.byteLength(text));
   let doc: unknown;
   try {
     doc = YAML.parse(text);
@@ -28,8 +66,9 @@ export function loadVm(name: string): VmSpec {
   const file = home.vmFile(name);
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
+    text = readDefinitionFile(file);
+  } catch (e: any) {
+    if (e?.code !== 'ENOENT') throw e;
     throw notFound(`guest "${name}" is not defined`, 'see `qkvm list --all`, or create it with `qkvm create`');
   }
   const spec = parseVmYaml(text, file);
@@ -39,7 +78,7 @@ export function loadVm(name: string): VmSpec {
 
 export function loadVmText(name: string): string {
   validateName(name, 'guest name');
-  try { return readFileSync(home.vmFile(name), 'utf8'); } catch { throw notFound(`guest "${name}" is not defined`); }
+  try { return readDefinitionFile(home.vmFile(name)); } catch (e: any) { if (e?.code !== 'ENOENT') throw e; throw notFound(`guest "${name}" is not defined`); }
 }
 
 export function dumpVmYaml(spec: VmSpec | VmSpecInput): string {
@@ -56,10 +95,11 @@ export function saveVm(input: VmSpec | VmSpecInput, opts: { overwrite?: boolean;
   return spec;
 }
 
+/** Names of the stored definitions; a file whose name breaks the name rule is left out (see invalidVmFiles). */
 export function listVmNames(): string[] {
   let files: string[];
   try { files = readdirSync(home.vmsDir()); } catch { return []; }
-  return files.filter((f) => f.endsWith('.yaml') && !f.startsWith('.')).map((f) => f.slice(0, -5)).sort();
+  return files.filter((f) => f.endsWith('.yaml') && !f.startsWith('.')).map((f) => f.slice(0, -5)).filter((n) => NAME_RE.test(n)).sort();
 }
 
 export function removeVmFile(name: string): void {

@@ -7,8 +7,9 @@ import YAML from 'yaml';
 import { home, templatesDir } from '../config/paths.js';
 import { ensureDir } from '../config/atomic.js';
 import { parseVmSpec, validateName, type VmSpec, type VmSpecInput } from '../config/schema.js';
-import { loadVm, loadVmText, parseVmYaml, removeVmFile, rewriteDefinition, saveVm, vmExists } from '../config/store.js';
+import { loadVm, loadVmText, parseVmYaml, readDefinitionFile, removeVmFile, rewriteDefinition, saveVm, vmExists } from '../config/store.js';
 import { withLock } from '../config/lock.js';
+import { exposureWarnings } from '../config/exposure.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import { guestStatus, isActive } from './state.js';
 import { removeAllowance, storeTrust, type Grant } from '../config/trust.js';
@@ -41,6 +42,8 @@ export interface CreateOptions {
   /** --allow-extra-args / --allow-programs: record the allowance for the extraArgs stored. */
   trust?: Grant;
   onNote?: (line: string) => void;
+  /** Hears a warning about the definition (VNC without a password on a public address, hostfwd on every address). */
+  onWarning?: (line: string) => void;
 }
 
 async function assertMacsUnique(spec: VmSpec): Promise<void> {
@@ -66,6 +69,7 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
     const spec = parseVmSpec(input, `guest "${name}"`);
     await assertMacsUnique(spec);
     await assertPlacement(spec, name);
+    for (const w of exposureWarnings(spec)) opts.onWarning?.(w);
     const created: string[] = [];
     const { createImage } = await import('../storage/qemu-img.js');
     const { formatOf } = await import('../qemu/devices/block.js');
@@ -87,12 +91,13 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
 }
 
 /** `qkvm define FILE`: validates a YAML file and stores it as written (comments kept). */
-export async function defineGuest(file: string, opts: { overwrite?: boolean; trust?: Grant; onNote?: (line: string) => void } = {}): Promise<VmSpec> {
+export async function defineGuest(file: string, opts: { overwrite?: boolean; trust?: Grant; onNote?: (line: string) => void; onWarning?: (line: string) => void } = {}): Promise<VmSpec> {
   let text: string;
-  try { text = readFileSync(resolve(file), 'utf8'); } catch (e: any) { throw notFound(`cannot read ${file}: ${e.code ?? e.message}`); }
+  try { text = readDefinitionFile(resolve(file), { follow: true }); } catch (e: any) { if (e instanceof QkvmError) throw e; throw notFound(`cannot read ${file}: ${e.code ?? e.message}`); }
   const spec = parseVmYaml(text, file);
   await assertMacsUnique(spec);
   await assertPlacement(spec, spec.name);
+  for (const w of exposureWarnings(spec)) opts.onWarning?.(w);
   return withLock('vm', spec.name, 'defining the guest', async () => {
     if (vmExists(spec.name) && !opts.overwrite) {
       throw new QkvmError('EXISTS', `guest "${spec.name}" is already defined`, { hint: 'use --overwrite to replace its definition, or `qkvm edit`' });
@@ -147,7 +152,7 @@ export async function editGuest(name: string, editor = process.env.VISUAL || pro
     const r = await (await loadExeca()).execa(cmd, [...args, copy], { stdio: 'inherit', reject: false });
     if (r.exitCode === undefined) throw new QkvmError('HOST', `cannot run the editor "${editor}": ${r.shortMessage}`, { hint: 'set EDITOR or VISUAL to an editor that is installed' });
     if (r.exitCode !== 0) throw new QkvmError('INVALID', `the editor (${editor}) exited with ${r.exitCode}; the definition is unchanged`);
-    const after = readFileSync(copy, 'utf8');
+    const after = readDefinitionFile(copy);
     if (after === before) return { changed: false };
     let spec: VmSpec;
     try {

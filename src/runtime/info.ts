@@ -34,7 +34,7 @@ export interface GuestInfo extends GuestSummary {
 /** Names of guests with a definition or a run directory (a restored guest may have only the latter). */
 export function knownGuests(): string[] {
   const names = new Set<string>();
-  try { for (const f of readdirSync(home.vmsDir())) if (f.endsWith('.yaml') && !f.startsWith('.')) names.add(f.slice(0, -5)); } catch { /* none */ }
+  try { for (const f of readdirSync(home.vmsDir())) if (f.endsWith('.yaml') && !f.startsWith('.') && NAME_RE.test(f.slice(0, -5))) names.add(f.slice(0, -5)); } catch { /* none */ }
   try { for (const d of readdirSync(run.vmsDir())) if (NAME_RE.test(d) && existsSync(run.pidFile(d)) || existsSync(run.startedSpec(d))) names.add(d); } catch { /* none */ }
   return [...names].sort();
 }

@@ -19,6 +19,7 @@ import { expandUserNetworks, prepareGuestNetworking, type ResolvedNic } from '..
 import { assertStartable, resolveDiskPath } from '../storage/resolve.js';
 import { afterLaunchHooks } from './hooks.js';
 import { checkAtStart } from '../config/trust.js';
+import { exposureWarnings } from '../config/exposure.js';
 
 export interface StartOptions {
   /** Leave the vCPUs stopped (`qkvm resume` starts them). */
@@ -35,6 +36,8 @@ export interface StartOptions {
   extraArgsChecked?: boolean;
   /** A file descriptor QEMU inherits as fd 3 (restore's stream: migrate-incoming fd:3). */
   inheritFd?: number;
+  /** Warnings about what the guest exposes (VNC without a password, hostfwd on every address). */
+  onWarning?: (line: string) => void;
 }
 
 export function runPaths(name: string) {
@@ -110,6 +113,7 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
     launched = true;
     const nics = await prepareGuestNetworking(name, spec, caps);
     writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));
+    for (const w of exposureWarnings(spec)) opts.onWarning?.(w);
     const cmd = commandFor(spec, caps, { nics, incoming: opts.incoming, autostart: !!opts.incoming && opts.incoming !== 'defer' && !opts.paused });
     const r = await (await loadExeca()).execa(cmd.binary, cmd.args, {
       reject: false, timeout: 120_000,

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { loadExeca } from '../config/lazy.js';
 import { existsSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parseSize } from '../config/size.js';
+import { formatSize, maxImageSize, parseSize } from '../config/size.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import { inUseHint } from './guests.js';
 import { recordOwned } from './owned.js';
@@ -131,7 +131,7 @@ export interface CreateOptions {
 /** The argv of `qemu-img create`, after every option was checked. */
 export function createArgs(o: CreateOptions): string[] {
   const format = checkFormat(o.format) ?? 'qcow2';
-  const size = o.size !== undefined ? parseSize(o.size, 'size') : undefined;
+  const size = o.size !== undefined ? parseSize(o.size, 'size', 'B', maxImageSize(format)) : undefined;
   if (size === undefined && !o.backingFile) throw invalid('size: a new image needs a size (or a backing file)', 'write a size like 10G');
   if (o.backingFile && format !== 'qcow2') throw invalid('backing file: only qcow2 images can have a backing file', 'use --format qcow2');
   if (o.preallocation && !PREALLOCATIONS.includes(o.preallocation)) {
@@ -287,13 +287,15 @@ export async function convertImage(o: ConvertOptions): Promise<void> {
 
 // ---- resize -------------------------------------------------------------
 
-/** Reads "10G", "+1G" or "-512M" against the current size; returns the new size in bytes. */
-export function targetSize(current: number, size: string): number {
+/** Reads "10G", "+1G" or "-512M" against the current size; returns the new size in bytes, at most the format's maximum. */
+export function targetSize(current: number, size: string, format?: string): number {
   const m = /^([+-]?)(.*)$/.exec(size.trim())!;
-  const n = parseSize(m[2], 'size');
-  const next = m[1] === '+' ? current + n : m[1] === '-' ? current - n : n;
-  if (next <= 0) throw invalid(`size: "${size}" would leave the image with no space`);
-  return next;
+  const max = maxImageSize(format);
+  const n = BigInt(parseSize(m[2], 'size', 'B', max));
+  const next = m[1] === '+' ? BigInt(current) + n : m[1] === '-' ? BigInt(current) - n : n;
+  if (next <= 0n) throw invalid(`size: "${size}" would leave the image with no space`);
+  if (next > max) throw invalid(`size: "${size}" would make the image larger than the maximum for ${format ?? 'qcow2'}, ${formatSize(max)}`);
+  return Number(next);
 }
 
 export interface ResizePlan { file: string; format: string; current: number; target: number; shrink: boolean }
@@ -302,7 +304,7 @@ export async function planResize(file: string, size: string, format?: ImageForma
   const m = /^[+-]?(.*)$/.exec(size.trim())!;
   parseSize(m[1], 'size');
   const [info] = await imageInfo(file, { format });
-  const target = targetSize(info['virtual-size'], size);
+  const target = targetSize(info['virtual-size'], size, info.format);
   return { file, format: info.format, current: info['virtual-size'], target, shrink: target < info['virtual-size'] };
 }
 

@@ -32,7 +32,7 @@ describe('sizes', () => {
     expect(parseSize('4096')).toBe(4096);
     expect(formatSize(2 * 2 ** 30)).toBe('2G');
   });
-  it.each(['', 'lots', '-1G', '0', '12X', '1..5G'])('rejects %j', (s) => expect(() => parseSize(s)).toThrow(/invalid size|greater than zero/));
+  it.each(['', 'lots', '-1G', '0', '12X', '1..5G'])('rejects %j', (s) => expect(() => parseSize(s)).toThrow(/invalid size|greater than zero|is negative/));
 });
 
 describe('VM definitions', () => {

@@ -58,7 +58,8 @@ function roundRobin(node: number, nodes: number, cpus: number): string {
 
 export function specFromCommandLine(args: string | readonly string[], name?: string): SpecFromCommandLine {
   const expl = explainCommandLine(args);
-  const warnings = [...expl.warnings];
+  // The raw line's VNC warnings describe what QEMU would do; the definition's own VNC warnings (below) replace them.
+  const warnings = expl.warnings.filter((w) => !/^-vnc .*(VNC listens on all host addresses|VNC password is never on the command line)/.test(w));
   const opts = parseOptions(expl.modern.args);
   const spec: VmSpecInput & Record<string, unknown> = { name: 'vm' };
   const extra: string[] = [];
@@ -266,7 +267,8 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
           if (implicit) warnings.push(`-display ${v}: QEMU would listen on every host address; the definition listens on 127.0.0.1 (qkvm's default). Set display.listen to 0.0.0.0 if others must reach it`);
           spec.display = { type: 'vnc', listen, display: Number(m[2]), password: getKey(kv, 'password') === 'on' };
           if (spec.display.password) warnings.push(`-display ${v}: display.password is on; set the password after start with qkvm vnc NAME --password (it never goes on the command line)`);
-          if (listen === '0.0.0.0' || listen === '::') warnings.push(`-display ${v}: the definition keeps VNC on all host addresses (listen ${listen}), as written explicitly; set display.listen to 127.0.0.1 unless others must reach it`);
+          // Without a password, define's exposure warning says it (config/exposure.ts).
+          if ((listen === '0.0.0.0' || listen === '::') && spec.display.password) warnings.push(`-display ${v}: the definition keeps VNC on all host addresses (listen ${listen}), as written explicitly; set display.listen to 127.0.0.1 unless others must reach it`);
           const rest = withoutKeys(kv, 'vnc', 'password');
           if (rest.length) warnings.push(`-display ${v}: ${formatKeyVal(rest)} has no field in a definition; dropped`);
           break;

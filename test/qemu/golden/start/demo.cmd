@@ -1,0 +1,20 @@
+qemu-system-x86_64 \
+  -name demo,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 128M \
+  -kernel /var/tmp/qkvm-test-cache/demo/vmlinuz \
+  -initrd /var/tmp/qkvm-test-cache/demo/initrd.img \
+  -append 'console=ttyS0 panic=-1 quiet' \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/vms/demo/serial.sock,server=on,wait=off,logfile=/run/qkvm/vms/demo/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/vms/demo/qmp.sock,server=on,wait=off \
+  -qmp unix:/run/qkvm/vms/demo/qmp-state.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/vms/demo/qemu.pid \
+  -D /run/qkvm/vms/demo/qemu.log \
+  -S

@@ -1,0 +1,18 @@
+qemu-system-x86_64 \
+  -name mig,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 192M \
+  -kernel /var/tmp/qkvm-test-cache/demo/vmlinuz \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/vms/mig/serial.sock,server=on,wait=off,logfile=/run/qkvm/vms/mig/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/vms/mig/qmp.sock,server=on,wait=off \
+  -qmp unix:/run/qkvm/vms/mig/qmp-state.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/vms/mig/qemu.pid \
+  -D /run/qkvm/vms/mig/qemu.log \
+  -incoming tcp:0.0.0.0:4444

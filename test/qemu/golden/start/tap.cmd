@@ -1,0 +1,19 @@
+qemu-system-x86_64 \
+  -name tapper,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 256M \
+  -netdev tap,id=net0,ifname=qk1a2b3c4d,script=<repo>/scripts/qemu-ifup,downscript=<repo>/scripts/qemu-ifdown \
+  -device virtio-net-pci,netdev=net0,mac=52:54:00:aa:bb:01,id=net0 \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/vms/tapper/serial.sock,server=on,wait=off,logfile=/run/qkvm/vms/tapper/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/vms/tapper/qmp.sock,server=on,wait=off \
+  -qmp unix:/run/qkvm/vms/tapper/qmp-state.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/vms/tapper/qemu.pid \
+  -D /run/qkvm/vms/tapper/qemu.log \
+  -S

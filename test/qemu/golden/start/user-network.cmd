@@ -1,0 +1,25 @@
+qemu-system-x86_64 \
+  -name web,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 256M \
+  -blockdev driver=file,node-name=drive-vda-file,filename=/var/lib/qkvm/images/web.qcow2 \
+  -blockdev driver=qcow2,node-name=drive-vda,file=drive-vda-file \
+  -device virtio-blk-pci,drive=drive-vda,id=vda \
+  -netdev user,id=net0,hostfwd=tcp:127.0.0.1:8080-:80 \
+  -device virtio-net-pci,netdev=net0,mac=52:54:00:6e:02:e5,id=net0 \
+  -netdev user,id=net1,hostfwd=tcp:127.0.0.1:2222-:22 \
+  -device virtio-net-pci,netdev=net1,mac=52:54:00:1f:01:da,id=net1 \
+  -display vnc=127.0.0.1:3 \
+  -device VGA,id=video0 \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/vms/web/serial.sock,server=on,wait=off,logfile=/run/qkvm/vms/web/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/vms/web/qmp.sock,server=on,wait=off \
+  -qmp unix:/run/qkvm/vms/web/qmp-state.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/vms/web/qemu.pid \
+  -D /run/qkvm/vms/web/qemu.log \
+  -S
