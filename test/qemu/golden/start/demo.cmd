@@ -17,4 +17,5 @@ qemu-system-x86_64 \
   -daemonize \
   -pidfile /run/qkvm/vms/demo/qemu.pid \
   -D /run/qkvm/vms/demo/qemu.log \
-  -S
+  -S \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

@@ -15,4 +15,5 @@ qemu-system-x86_64 \
   -daemonize \
   -pidfile /run/qkvm/vms/mig/qemu.pid \
   -D /run/qkvm/vms/mig/qemu.log \
-  -incoming tcp:0.0.0.0:4444
+  -incoming tcp:0.0.0.0:4444 \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

@@ -16,4 +16,5 @@ qemu-system-x86_64 \
   -daemonize \
   -pidfile /run/qkvm/vms/tapper/qemu.pid \
   -D /run/qkvm/vms/tapper/qemu.log \
-  -S
+  -S \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

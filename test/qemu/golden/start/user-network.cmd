@@ -22,4 +22,5 @@ qemu-system-x86_64 \
   -daemonize \
   -pidfile /run/qkvm/vms/web/qemu.pid \
   -D /run/qkvm/vms/web/qemu.log \
-  -S
+  -S \
+  -sandbox on,obsolete=deny,resourcecontrol=deny
