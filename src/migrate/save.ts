@@ -6,7 +6,8 @@ import { closeSync, existsSync, fsyncSync, openSync, rmSync, statSync, writeSync
 import { dirname, resolve } from 'node:path';
 import { acquireLock } from '../config/lock.js';
 import { QkvmError } from '../errors.js';
-import { cleanupRunDir, waitGone } from '../runtime/state.js';
+import { waitGone } from '../runtime/state.js';
+import { cleanupRunDir } from '../runtime/recover.js';
 import { connectQmp } from '../runtime/qmp.js';
 import { driveMigration, setParameters, type DriveOptions } from './driver.js';
 import { encodeHeader } from './header.js';
