@@ -28,10 +28,10 @@ function lstatOr(p: string): Stats | undefined {
 }
 
 /** Throws unless dir is absent or a directory qkvm made (see runDirProblem). */
-export function assertOwnDir(dir: string): void {
+export function assertOwnDir(dir: string, name?: string): void {
   const problem = runDirProblem(dir);
   if (problem) {
-    throw new QkvmError('STATE', `${problem}: qkvm will not touch it`, {
+    throw new QkvmError('STATE', `${name ? `guest "${name}": ` : ''}${problem}: qkvm will not touch it`, {
       hint: `qkvm made none of that; look at it, and remove it by hand (\`rm ${dir}\`) if it is not needed`,
     });
   }
@@ -47,7 +47,7 @@ const KEEP = new Set(['qemu.log', 'serial.log', 'crashed']);
  */
 export async function cleanupRunDir(name: string, opts: { crashed?: string; all?: boolean } = {}): Promise<string[]> {
   const { dir } = runDirOf(name);
-  assertOwnDir(dir);
+  assertOwnDir(dir, name);
   const done: string[] = [];
   const spec = startedSpec(name);
   if (spec) {
@@ -84,7 +84,7 @@ function migrateLegacy(name: string, actions: string[]): void {
   const old = legacyDir(name);
   if (!old || lstatOr(run.vmDir(name)) || !isLegacyGuestDir(name)) return;
   if (qemuIdentity(name)) return;
-  assertOwnDir(old);
+  assertOwnDir(old, name);
   try {
     mkdirSync(run.vmsDir(), { recursive: true, mode: 0o700 });
     renameSync(old, run.vmDir(name));
@@ -98,7 +98,7 @@ export async function recoverLocked(name: string): Promise<RecoverResult> {
   if (lstatOr(run.vmsDir())) assertOwnDir(run.vmsDir());
   migrateLegacy(name, actions);
   const { dir } = runDirOf(name);
-  assertOwnDir(dir);
+  assertOwnDir(dir, name);
   const before = await guestStatus(name, { query: false });
   if (before.state === 'needs recovery' && before.pid) {
     // qkvm died mid-start: this QEMU (proven ours) never finished its setup.
