@@ -1,7 +1,7 @@
 // Shared by the storage integration tests: run the built CLI with a private
 // QKVM_HOME/QKVM_RUN, and hold an image open in a bare QEMU so that its lock is real.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,19 +42,21 @@ export function cli(env: { home: string; run: string }) {
  * in QKVM_RUN so that qkvm can name it.
  */
 export async function holdImage(runDir: string, name: string, image: string, format: 'qcow2' | 'raw'): Promise<{ proc: ChildProcess; stop: () => Promise<void> }> {
-  const dir = join(runDir, name);
+  const dir = join(runDir, 'vms', name);
   mkdirSync(dir, { recursive: true });
   const sock = join(dir, 'qmp.sock');
+  const pidFile = join(dir, 'qemu.pid');
   const proc = spawn('qemu-system-x86_64', [
     '-accel', 'tcg', '-S', '-nodefaults', '-display', 'none', '-machine', 'pc',
     '-blockdev', `driver=file,node-name=f,filename=${image}`,
     '-blockdev', `driver=${format},node-name=d,file=f`,
     '-device', 'virtio-blk-pci,drive=d,id=vda',
     '-qmp', `unix:${sock},server=on,wait=off`,
+    // QEMU writes and write-locks its own pidfile: the witness qkvm trusts for liveness.
+    '-pidfile', pidFile,
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (b) => { stderr += b; });
-  writeFileSync(join(dir, 'qemu.pid'), `${proc.pid}\n`);
   // The monitor answers only after the command line, blockdevs included, was processed.
   const qmp = new QmpClient();
   try {
@@ -83,7 +85,7 @@ export class GuestConsole {
   constructor(private runDir: string, private name: string) {}
 
   text(): string {
-    try { return readFileSync(join(this.runDir, this.name, 'serial.log'), 'utf8'); } catch { return ''; }
+    try { return readFileSync(join(this.runDir, 'vms', this.name, 'serial.log'), 'utf8'); } catch { return ''; }
   }
 
   /** Waits for the guest's own output, never a fixed time. */
@@ -99,7 +101,7 @@ export class GuestConsole {
 
   async type(line: string): Promise<void> {
     await new Promise<void>((res, rej) => {
-      const s = net.connect(join(this.runDir, this.name, 'serial.sock'));
+      const s = net.connect(join(this.runDir, 'vms', this.name, 'serial.sock'));
       s.once('error', rej);
       s.once('connect', () => s.end(`${line}\n`, () => res()));
     });
