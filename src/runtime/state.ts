@@ -12,7 +12,7 @@
 //   (`unix:PATH` or `path=PATH`), not as a substring of something else;
 // - without a witness (pidfile deleted), a scan of qemu-system processes for that
 //   exact argv field still finds a live QEMU, so `start` never runs a second one.
-import { lstatSync, readFileSync, readdirSync, type Stats } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { run } from '../config/paths.js';
 import { NAME_RE } from '../config/name.js';
@@ -125,10 +125,19 @@ export function isQemuArgv(argv: string[]): boolean {
   return argv.length > 0 && basename(argv[0]).startsWith('qemu-system-');
 }
 
-/** This process is a QEMU started for the QMP socket `sock`: the exact-argv half of identity. */
+/** The executable's base name ("qemu-system-x86_64"; " (deleted)" after an upgrade is kept). */
+function exeName(pid: number): string {
+  try { return basename(readlinkSync(`/proc/${pid}/exe`)); } catch { return ''; }
+}
+
+/**
+ * This process is a QEMU started for the QMP socket `sock`: the exact-argv half
+ * of identity. Its executable must be a qemu-system binary too, so a renamed
+ * argv[0] or a symlink named qemu-system-* to another program does not pass.
+ */
 export function isQemuFor(pid: number, sock: string): boolean {
   const argv = cmdline(pid);
-  return !!argv && isQemuArgv(argv) && argvHasSocket(argv, sock) && pidAlive(pid);
+  return !!argv && isQemuArgv(argv) && argvHasSocket(argv, sock) && exeName(pid).startsWith('qemu-system-') && pidAlive(pid);
 }
 
 /** Device numbers as /proc/locks prints them: major and minor in hex. */
