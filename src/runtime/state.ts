@@ -172,7 +172,7 @@ export function witnessPid(pidFile: string): number | undefined {
 // One pass over /proc serves every guest of a `list`; liveness is rechecked fresh on each use.
 let table: { at: number; procs: { pid: number; argv: string[] }[] } | undefined;
 
-/** qemu-system processes (by argv[0], since -name process= can change comm) and their argv. */
+/** qemu-system processes (by argv[0] and executable, not comm: -name process= changes comm) and their argv. */
 export function qemuProcesses(maxAgeMs = 200): { pid: number; argv: string[] }[] {
   if (table && Date.now() - table.at <= maxAgeMs) return table.procs;
   const procs: { pid: number; argv: string[] }[] = [];
@@ -180,7 +180,7 @@ export function qemuProcesses(maxAgeMs = 200): { pid: number; argv: string[] }[]
   try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { /* no /proc */ }
   for (const d of pids) {
     const argv = cmdline(Number(d));
-    if (argv && isQemuArgv(argv)) procs.push({ pid: Number(d), argv });
+    if (argv && isQemuArgv(argv) && exeName(Number(d)).startsWith('qemu-system-')) procs.push({ pid: Number(d), argv });
   }
   table = { at: Date.now(), procs };
   return procs;
@@ -315,8 +315,9 @@ export function runGuestNames(): string[] {
     for (const d of readdirSync(run.vmsDir())) {
       if (!NAME_RE.test(d)) continue;
       const dir = join(run.vmsDir(), d);
-      // A run dir that is not a plain directory is listed, so that its problem is seen.
-      if (!lstatOr(dir)?.isDirectory() || marks.some((f) => lstatOr(join(dir, f)))) names.add(d);
+      const st = lstatOr(dir);
+      // A symlinked run dir is listed, so that its problem is seen.
+      if (st?.isSymbolicLink() || (st?.isDirectory() && marks.some((f) => lstatOr(join(dir, f))))) names.add(d);
     }
   } catch { /* none */ }
   try {
