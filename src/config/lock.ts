@@ -70,6 +70,15 @@ export function runDirError(e: any, dir: string): QkvmError {
   });
 }
 
+/** mkdir level by level: a recursive mkdir reports a read-only file system as ENOENT. */
+function makeDirs(root: string, ...dirs: string[]): void {
+  for (const [i, d] of [root, ...dirs].entries()) {
+    try { mkdirSync(d, { recursive: i === 0, mode: 0o700 }); } catch (e: any) {
+      if (e.code !== 'EEXIST') throw runDirError(e, i === 0 ? d : [root, ...dirs][i - 1]);
+    }
+  }
+}
+
 /** Creates the lock from a temp file with link(2): true if taken, false if it exists. */
 function tryLink(dir: string, path: string, content: string): boolean {
   const tmp = join(dir, `.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
@@ -114,7 +123,7 @@ export function takeOver(dir: string, path: string, expected: string): boolean {
 export async function acquireLock(kind: string, name: string, reason: string, wait = 0): Promise<Lock> {
   const dir = join(run.locksDir(), kind);
   const path = join(dir, `${validateName(name)}.lock`);
-  try { mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (e) { throw runDirError(e, run.locksDir()); }
+  makeDirs(run.root(), run.locksDir(), dir);
   const deadline = Date.now() + wait;
   const me: LockInfo = { pid: process.pid, start: startTimeOf(process.pid) ?? 0, token: randomBytes(8).toString('hex'), reason };
   const content = JSON.stringify(me);

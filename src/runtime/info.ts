@@ -33,7 +33,8 @@ export interface GuestInfo extends GuestSummary {
 /** Names of guests with a definition or a run directory (a restored guest may have only the latter). */
 export function knownGuests(): string[] {
   const names = new Set<string>();
-  try { for (const f of readdirSync(home.vmsDir())) if (f.endsWith('.yaml') && !f.startsWith('.')) names.add(f.slice(0, -5)); } catch { /* none */ }
+  const vms = home.vmsDir(); // outside the try: a refused QKVM_HOME is reported, not read as empty
+  try { for (const f of readdirSync(vms)) if (f.endsWith('.yaml') && !f.startsWith('.')) names.add(f.slice(0, -5)); } catch { /* none */ }
   for (const d of runGuestNames()) names.add(d);
   return [...names].sort();
 }

@@ -46,7 +46,7 @@ const KEEP = new Set(['qemu.log', 'serial.log', 'crashed']);
  * state stays "crashed" until the next start or destroy. Only after QEMU is gone.
  */
 export async function cleanupRunDir(name: string, opts: { crashed?: string; all?: boolean } = {}): Promise<string[]> {
-  const { dir } = runDirOf(name);
+  const { dir, legacy } = runDirOf(name);
   assertOwnDir(dir, name);
   const done: string[] = [];
   const spec = startedSpec(name);
@@ -64,14 +64,20 @@ export async function cleanupRunDir(name: string, opts: { crashed?: string; all?
     try { unlinkSync(join(dir, f)); } catch { /* raced */ }
   }
   if (entries.length) done.push(`removed the run files in ${dir}`);
-  if (opts.all) {
-    try { rmdirSync(dir); } catch { /* not empty (a subdirectory of someone else's) or gone */ }
+  let now = dir;
+  if (opts.all || legacy) {
+    try { rmdirSync(dir); now = run.vmDir(name); } catch { /* not empty (logs, or a subdirectory of someone else's) or gone */ }
+  }
+  if (legacy && now === dir) {
+    // Its QEMU is gone, so the old layout's last user is: what is left (the logs) moves to the new place.
+    migrateLegacy(name, done, { emptied: true });
+    now = run.vmDir(name);
   }
   if (opts.crashed) {
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileSync(join(dir, 'crashed'), `${new Date().toISOString()} ${opts.crashed}\n`, { mode: 0o600 });
-    } catch (e) { throw runDirError(e, dir); }
+      mkdirSync(now, { recursive: true, mode: 0o700 });
+      writeFileSync(join(now, 'crashed'), `${new Date().toISOString()} ${opts.crashed}\n`, { mode: 0o600 });
+    } catch (e) { throw runDirError(e, now); }
   }
   return done;
 }
@@ -80,9 +86,9 @@ export async function cleanupRunDir(name: string, opts: { crashed?: string; all?
  * Moves an old-layout QKVM_RUN/NAME to QKVM_RUN/vms/NAME once its QEMU is gone.
  * A live one keeps its directory: its sockets' paths are in its argv.
  */
-function migrateLegacy(name: string, actions: string[]): void {
+function migrateLegacy(name: string, actions: string[], opts: { emptied?: boolean } = {}): void {
   const old = legacyDir(name);
-  if (!old || lstatOr(run.vmDir(name)) || !isLegacyGuestDir(name)) return;
+  if (!old || lstatOr(run.vmDir(name)) || !(opts.emptied ? lstatOr(old)?.isDirectory() : isLegacyGuestDir(name))) return;
   if (qemuIdentity(name)) return;
   assertOwnDir(old, name);
   try {

@@ -311,10 +311,12 @@ export async function waitGone(pid: number | undefined, timeoutMs: number): Prom
 export function runGuestNames(): string[] {
   const names = new Set<string>();
   const marks = ['qemu.pid', 'spec.json', 'starting', 'crashed', 'qmp.sock'];
+  // Outside the try: a refused QKVM_RUN (symlink, foreign owner) must be reported, not read as empty.
+  const vms = run.vmsDir();
   try {
-    for (const d of readdirSync(run.vmsDir())) {
+    for (const d of readdirSync(vms)) {
       if (!NAME_RE.test(d)) continue;
-      const dir = join(run.vmsDir(), d);
+      const dir = join(vms, d);
       const st = lstatOr(dir);
       // A symlinked run dir is listed, so that its problem is seen.
       if (st?.isSymbolicLink() || (st?.isDirectory() && marks.some((f) => lstatOr(join(dir, f))))) names.add(d);

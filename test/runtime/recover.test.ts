@@ -197,6 +197,25 @@ describe('the old layout migration', () => {
     expect(existsSync(vmDir('g'))).toBe(false);
   });
 
+  it('once its QEMU is gone, the old dir\'s logs move to vms/NAME; an emptied one is removed', async () => {
+    const old = join(runDir, 'g');
+    mkdirSync(old, { mode: 0o700 });
+    const pid = startWitness(old);
+    writeFileSync(join(old, 'qemu.log'), 'log');
+    killHard(pid);
+    expect(await waitGone(pid, 5000)).toBe(true);
+    qemuProcesses(0);
+    const done = await cleanupRunDir('g');
+    expect(done).toEqual([`removed the run files in ${old}`, `moved ${old} to ${vmDir('g')} (the new run layout)`]);
+    expect(existsSync(old)).toBe(false);
+    expect(ls(vmDir('g'))).toEqual(['qemu.log']);
+    mkdirSync(join(runDir, 'h'), { mode: 0o700 });
+    writeFileSync(join(runDir, 'h', 'qmp.sock'), '');
+    await cleanupRunDir('h', { crashed: 'gone' });
+    expect(existsSync(join(runDir, 'h'))).toBe(false);
+    expect(ls(vmDir('h'))).toEqual(['crashed']);
+  });
+
   it('an old-layout dir that is not ours is refused, not moved', async () => {
     const old = join(runDir, 'g');
     mkdirSync(old, { mode: 0o777 });
