@@ -228,7 +228,7 @@ describe('the takeover hammer', () => {
     writeFileSync(lockFile('hammer'), JSON.stringify({ pid: deadPid(), start: 1, token: 'dead', reason: 'crashed' }));
     const marks = join(runDir, 'marks');
     writeFileSync(marks, '');
-    const n = 16;
+    const n = 10;
     const codes = await Promise.all(Array.from({ length: n }, (_, i) => new Promise<number>((res) => {
       const c = spawn(process.execPath, [worker, marks, i % 2 === 0 ? '1' : '0'], { env: { ...process.env, QKVM_RUN: runDir }, stdio: 'inherit' });
       c.on('exit', (code) => res(code ?? -1));
