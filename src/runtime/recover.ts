@@ -13,7 +13,7 @@ import { run } from '../config/paths.js';
 import { acquireLock, runDirError } from '../config/lock.js';
 import { QkvmError } from '../errors.js';
 import {
-  guestStatus, isLegacyGuestDir, legacyDir, qemuIdentity, runDirOf, runDirProblem, startedSpec, waitGone, type GuestStatus,
+  guestStatus, isLegacyGuestDir, legacyDir, qemuIdentity, runDirOf, runDirProblem, startedSpec, waitGone, type GuestStatus, type RunDir,
 } from './state.js';
 
 export interface RecoverResult {
@@ -45,8 +45,9 @@ const KEEP = new Set(['qemu.log', 'serial.log', 'crashed']);
  * the logs stay for a post-mortem unless `all`. `crashed` leaves a marker so the
  * state stays "crashed" until the next start or destroy. Only after QEMU is gone.
  */
-export async function cleanupRunDir(name: string, opts: { crashed?: string; all?: boolean } = {}): Promise<string[]> {
-  const { dir, legacy } = runDirOf(name);
+export async function cleanupRunDir(name: string, opts: { crashed?: string; all?: boolean; at?: RunDir } = {}): Promise<string[]> {
+  // `at`: where the QEMU ran, taken while it lived (its exit removes what marks an old-layout dir).
+  const { dir, legacy } = opts.at ?? runDirOf(name);
   assertOwnDir(dir, name);
   const done: string[] = [];
   const spec = startedSpec(name);
@@ -70,7 +71,7 @@ export async function cleanupRunDir(name: string, opts: { crashed?: string; all?
   }
   if (legacy && now === dir) {
     // Its QEMU is gone, so the old layout's last user is: what is left (the logs) moves to the new place.
-    migrateLegacy(name, done, { emptied: true });
+    migrateLegacy(name, done, { emptied: true, from: dir });
     now = run.vmDir(name);
   }
   if (opts.crashed) {
@@ -86,8 +87,8 @@ export async function cleanupRunDir(name: string, opts: { crashed?: string; all?
  * Moves an old-layout QKVM_RUN/NAME to QKVM_RUN/vms/NAME once its QEMU is gone.
  * A live one keeps its directory: its sockets' paths are in its argv.
  */
-function migrateLegacy(name: string, actions: string[], opts: { emptied?: boolean } = {}): void {
-  const old = legacyDir(name);
+function migrateLegacy(name: string, actions: string[], opts: { emptied?: boolean; from?: string } = {}): void {
+  const old = opts.from ?? legacyDir(name);
   if (!old || lstatOr(run.vmDir(name)) || !(opts.emptied ? lstatOr(old)?.isDirectory() : isLegacyGuestDir(name))) return;
   if (qemuIdentity(name)) return;
   assertOwnDir(old, name);

@@ -12,6 +12,7 @@
 //   (`unix:PATH` or `path=PATH`), not as a substring of something else;
 // - without a witness (pidfile deleted), a scan of qemu-system processes for that
 //   exact argv field still finds a live QEMU, so `start` never runs a second one.
+//   (Not when the whole run directory is gone: its sockets are gone with it.)
 import { lstatSync, readFileSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { run } from '../config/paths.js';
@@ -201,6 +202,8 @@ export function qemuIdentity(name: string): Identity | undefined {
     const w = witnessPid(join(dir, 'qemu.pid'));
     if (w !== undefined && isQemuFor(w, sock)) return { pid: w, by: 'witness' };
   }
+  // No run directory, no sockets: nothing to scan for (and a plain `list` stays fast).
+  if (!lstatOr(dir)) return undefined;
   const [pid] = scanQemuFor(sock);
   return pid === undefined ? undefined : { pid, by: 'argv' };
 }

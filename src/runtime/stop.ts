@@ -3,7 +3,7 @@
 import { QkvmError } from '../errors.js';
 import { QmpTimeoutError } from '../qmp/index.js';
 import { acquireLock } from '../config/lock.js';
-import { guestStatus, isActive, qemuPid, requireActive, waitGone } from './state.js';
+import { guestStatus, isActive, qemuPid, requireActive, runDirOf, waitGone } from './state.js';
 import { cleanupRunDir, recoverLocked } from './recover.js';
 import { connectQmp } from './qmp.js';
 import { rmSync } from 'node:fs';
@@ -40,6 +40,7 @@ export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): P
   try {
     await recoverLocked(name);
     const st = await requireActive(name);
+    const at = runDirOf(name);
     const timeoutMs = opts.timeoutMs ?? 60_000;
     step('powerdown');
     let exited = false;
@@ -70,7 +71,7 @@ export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): P
       exited = await escalate(name, st.pid, step);
       if (!exited) throw new QkvmError('TIMEOUT', `guest "${name}": QEMU (pid ${st.pid}) survived SIGKILL`, { hint: 'it may be stuck in the kernel (D state); see /proc/' + st.pid + '/stack' });
     }
-    await cleanupRunDir(name);
+    await cleanupRunDir(name, { at });
     return { steps };
   } finally {
     lock.release();
@@ -107,12 +108,13 @@ export async function destroyGuest(name: string): Promise<{ wasRunning: boolean 
       if (rec.actions.length) return { wasRunning: false };
       throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`);
     }
+    const at = runDirOf(name);
     signal(pid, 'SIGTERM');
     if (!(await waitGone(pid, 3000))) {
       signal(pid, 'SIGKILL');
       await waitGone(pid, 10_000);
     }
-    await cleanupRunDir(name);
+    await cleanupRunDir(name, { at });
     return { wasRunning: true };
   } finally {
     lock.release();

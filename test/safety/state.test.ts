@@ -4,7 +4,7 @@
 // pidfile's word. Each case: exit code, the message names the bad thing, and
 // nothing lost (the bystander runs with the same pid; no file outside changed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { World, expectRefused, type Snapshot } from './world.js';
@@ -243,12 +243,15 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
   it('S-ST18 state: the /tmp fallback run dir of a non-root user, planted by someone else, is refused', async () => {
     const uid = 64917;
     const planted = `/tmp/qkvm-${uid}`;
+    const cleanups: string[] = [];
     if (existsSync(planted)) throw new Error(`${planted} exists already: remove it to run this case`);
     mkdirSync(planted, { mode: 0o777 });
     chmodSync(planted, 0o777);
     try {
-      const home = join(w.root, 'user-home');
-      mkdirSync(home, { mode: 0o700 });
+      // Outside the world's root (0700, root's): the user must reach its own home.
+      const home = mkdtempSync('/tmp/qkvm-safety-user-');
+      chmodSync(home, 0o700);
+      cleanups.push(home);
       chownSync(home, uid, uid);
       const run = (args: string[]) => spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, join(process.cwd(), 'dist/src/cli/main.js'), ...args],
         { encoding: 'utf8', env: { PATH: process.env.PATH, QKVM_HOME: home, HOME: home } });
@@ -265,6 +268,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
       expectRefused({ code: r3.status ?? -1, stdout: r3.stdout, stderr: r3.stderr }, { code: 1, mentions: [`QKVM_RUN ${planted} has mode 0755`] });
     } finally {
       rmSync(planted, { recursive: true, force: true });
+      for (const c of cleanups.splice(0)) rmSync(c, { recursive: true, force: true });
     }
   });
 });
@@ -320,7 +324,7 @@ describe('safety: state faults (full QKVM_HOME, read-only and full QKVM_RUN)', (
     try {
       const before = await w.snapshot();
       const r = await w.qkvm(['start', 'f3'], { env: { QKVM_RUN: ro } });
-      expectRefused(r, { code: 1, mentions: [`cannot write in ${join(ro, 'locks')}`, 'read-only file system'] });
+      expectRefused(r, { code: 1, mentions: [`cannot write in ${ro}: it is on a read-only file system`] });
       const d = await w.qkvm(['destroy', 'f3'], { env: { QKVM_RUN: ro } });
       expectRefused(d, { code: 1, mentions: [ro, 'read-only file system'] });
       await w.expectNothingLost(before);
