@@ -2,7 +2,7 @@
 // gone (dead, or its pid reused), never deleted by anyone but its owner, and a
 // stale lock's takeover has one winner however many race for it (the hammer).
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
@@ -110,16 +110,16 @@ describe('acquireLock', () => {
 
   it('refuses a lock path that is a directory instead of looping', async () => {
     mkdirSync(lockFile('d'), { recursive: true });
-    await expect(acquireLock('vm', 'd', 'x')).rejects.toThrow(`${lockFile('d')} is not a lock file`);
+    await expect(acquireLock('vm', 'd', 'x')).rejects.toMatchObject({ code: 'HOST', message: `${lockFile('d')} is not a lock file`, hint: expect.stringMatching(/remove it by hand/) });
   });
 
   it('a run directory it cannot write gives an error naming it, not a stack trace', async () => {
     writeFileSync(join(runDir, 'locks'), 'not a directory');
-    await expect(acquireLock('vm', 'e', 'x')).rejects.toMatchObject({ code: 'HOST', message: expect.stringContaining(`cannot write in ${join(runDir, 'locks')}`) });
+    await expect(acquireLock('vm', 'e', 'x')).rejects.toMatchObject({ code: 'HOST', message: expect.stringContaining(`cannot write in ${join(runDir, 'locks')}: `) });
     rmSync(join(runDir, 'locks'));
     mkdirSync(join(runDir, 'locks'));
     writeFileSync(join(runDir, 'locks', 'vm'), 'a file where the kind directory goes');
-    await expect(acquireLock('vm', 'e', 'x')).rejects.toThrow(`cannot write in ${join(runDir, 'locks')}`);
+    await expect(acquireLock('vm', 'e', 'x')).rejects.toThrow(`cannot write in ${join(runDir, 'locks', 'vm')}: `);
   });
 });
 
@@ -161,7 +161,7 @@ describe('owner and takeover primitives', () => {
 
   it('readLock: the record, or only the raw text for garbage, or nothing', () => {
     const p = join(runDir, 'l');
-    expect(readLock(p)).toEqual({});
+    expect(readLock(p)).toStrictEqual({});
     writeFileSync(p, 'junk');
     expect(readLock(p)).toEqual({ raw: 'junk' });
     writeFileSync(p, '{"pid":5,"start":7,"token":"t","reason":"r"}');
@@ -242,4 +242,93 @@ describe('the takeover hammer', () => {
       if (what === 'enter') { expect(holder, `${pid} entered while ${holder} held the lock`).toBeUndefined(); holder = pid; } else { expect(pid).toBe(holder); holder = undefined; }
     }
   }, 120_000);
+});
+
+describe('edges the mutants found', () => {
+  it('startTimeOf: a zombie (exited, not yet reaped by its parent) is dead', async () => {
+    // sh forks a short sleep and execs a long one, which never reaps it: the child stays a zombie while the parent lives.
+    const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d) => r(String(d).trim()))));
+      let state = '';
+      for (let i = 0; i < 100 && state !== 'Z'; i++) {
+        const stat = readFileSync(`/proc/${zombie}/stat`, 'utf8');
+        state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+        if (state !== 'Z') await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(state).toBe('Z');
+      expect(startTimeOf(zombie)).toBeUndefined();
+      expect(ownerAlive({ pid: zombie, start: 0, token: '', reason: '' })).toBe(false);
+      // Its parent (sleep) is alive: the same reading gives a number.
+      expect(startTimeOf(parent.pid!)).toBeGreaterThan(0);
+    } finally { parent.kill('SIGKILL'); }
+  });
+
+  it('readLock: pid must be a positive integer and start a number', () => {
+    const p = join(runDir, 'l');
+    for (const bad of ['{"pid":0,"start":1}', '{"pid":-3,"start":1}', '{"pid":1.5,"start":1}', '{"pid":"1","start":1}', '{"pid":1}', '{"pid":1,"start":null}']) {
+      writeFileSync(p, bad);
+      expect(readLock(p), bad).toStrictEqual({ raw: bad });
+    }
+    writeFileSync(p, '{"pid":1,"start":0}');
+    expect(readLock(p).info).toEqual({ pid: 1, start: 0 });
+  });
+
+  it('ownerAlive: a record without a start time is never alive, even for a dead pid', () => {
+    expect(ownerAlive({ pid: deadPid(), start: undefined as unknown as number, token: '', reason: '' })).toBe(false);
+  });
+
+  it('runDirError copes with anything thrown (no code, no message, not an Error)', () => {
+    expect(runDirError(null, '/d').message).toBe('cannot write in /d: it failed (undefined)');
+    expect(runDirError(new Error('odd'), '/d').message).toBe('cannot write in /d: it failed (odd)');
+  });
+
+  it('makes a missing nested run root, with the lock dirs private (0700)', async () => {
+    process.env.QKVM_RUN = join(runDir, 'a', 'b');
+    const l = await acquireLock('vm', 'n', 'nested');
+    expect(l.path).toBe(join(runDir, 'a', 'b', 'locks', 'vm', 'n.lock'));
+    for (const d of [join(runDir, 'a', 'b', 'locks'), join(runDir, 'a', 'b', 'locks', 'vm')]) expect(statSync(d).mode & 0o777).toBe(0o700);
+    l.release();
+  });
+
+  it('leaks no file descriptor, taken, refused or released', async () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 5; i++) {
+      const l = await acquireLock('vm', 'fd', 'x');
+      await expect(acquireLock('vm', 'fd', 'y')).rejects.toThrow(/busy/);
+      l.release();
+    }
+    expect(fds()).toBe(before);
+  });
+
+  it('takeOver waits for the guard: a change made under it is seen, and the lock kept', async () => {
+    const dir = runDir;
+    const p = join(dir, 'x.lock');
+    writeFileSync(p, 'stale');
+    // Another taker holds the guard, then replaces the lock with a fresh one before letting go.
+    const other = spawn('flock', ['-x', join(dir, '.takeover.guard'), 'sh', '-c', 'echo held; sleep 0.5; printf fresh > "$0"', p], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((r) => other.stdout!.once('data', () => r()));
+    expect(takeOver(dir, p, 'stale')).toBe(false);
+    expect(readFileSync(p, 'utf8')).toBe('fresh');
+    await new Promise((r) => other.on('exit', r));
+  });
+
+  it('takeOver fails loudly when flock fails (guard cannot be opened), with a hint', () => {
+    const missing = join(runDir, 'no', 'such');
+    let err: any;
+    try { takeOver(missing, join(missing, 'x.lock'), 'a'); } catch (e) { err = e; }
+    expect(err).toMatchObject({ code: 'HOST', message: expect.stringMatching(/^cannot take over the stale lock .*x\.lock: .+/), hint: expect.stringMatching(/util-linux/) });
+  });
+
+  it('takeOver works without PATH in the environment (falls back to /usr/bin:/bin)', () => {
+    const path = process.env.PATH;
+    delete process.env.PATH;
+    try {
+      const p = join(runDir, 'x.lock');
+      writeFileSync(p, 'old');
+      expect(takeOver(runDir, p, 'old')).toBe(true);
+      expect(existsSync(p)).toBe(false);
+    } finally { process.env.PATH = path; }
+  });
 });
