@@ -1,7 +1,7 @@
 // Every state path comes from paths.ts: names are validated before they become
 // paths, kinds live in separate subtrees, and a state directory another user
 // could have planted (symlink, foreign owner, loose mode) is refused.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,5 +153,53 @@ describe('state directories are checked before use', () => {
     mkdirSync(d);
     chmodSync(d, 0o777);
     expect(() => qkvmRun()).toThrow(/mode 0777/);
+  });
+});
+
+describe('default state directories when QKVM_HOME / QKVM_RUN are not set', () => {
+  const saved: Record<string, string | undefined> = {};
+  const keys = ['QKVM_HOME', 'QKVM_RUN', 'XDG_DATA_HOME', 'XDG_RUNTIME_DIR', 'HOME'];
+  const fakeUid = 4242;
+  const tmpRun = `/tmp/qkvm-${fakeUid}`;
+  beforeEach(() => { for (const k of keys) { saved[k] = process.env[k]; delete process.env[k]; } rmSync(tmpRun, { recursive: true, force: true }); });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    for (const k of keys) { if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k]; }
+    rmSync(tmpRun, { recursive: true, force: true });
+  });
+
+  it('root: /var/lib/qkvm and /run/qkvm', () => {
+    vi.spyOn(process, 'getuid').mockReturnValue(0);
+    process.env.XDG_DATA_HOME = join(root, 'data');
+    process.env.XDG_RUNTIME_DIR = join(root, 'xdg');
+    expect(qkvmHome()).toBe('/var/lib/qkvm');
+    expect(qkvmRun()).toBe('/run/qkvm');
+  });
+
+  it('another user: XDG_DATA_HOME, else HOME/.local/share, else /tmp/.local/share; XDG_RUNTIME_DIR for the run tree', () => {
+    vi.spyOn(process, 'getuid').mockReturnValue(fakeUid);
+    process.env.XDG_DATA_HOME = join(root, 'data');
+    expect(qkvmHome()).toBe(join(root, 'data', 'qkvm'));
+    delete process.env.XDG_DATA_HOME;
+    process.env.HOME = join(root, 'h');
+    expect(qkvmHome()).toBe(join(root, 'h', '.local/share', 'qkvm'));
+    delete process.env.HOME;
+    expect(qkvmHome()).toBe('/tmp/.local/share/qkvm');
+    process.env.XDG_RUNTIME_DIR = join(root, 'xdg');
+    expect(qkvmRun()).toBe(join(root, 'xdg', 'qkvm'));
+  });
+
+  it('another user without XDG_RUNTIME_DIR: /tmp/qkvm-UID, made now, refused unless it is theirs and private', () => {
+    vi.spyOn(process, 'getuid').mockReturnValue(fakeUid);
+    // Made by this process (really root): not owned by the user qkvm runs for, so refused.
+    expect(() => qkvmRun()).toThrow(`QKVM_RUN ${tmpRun} is owned by uid 0, not by this user (uid ${fakeUid}); qkvm refuses to use it`);
+    expect(lstatSync(tmpRun).isDirectory()).toBe(true);
+    expect(lstatSync(tmpRun).mode & 0o777).toBe(0o700);
+    chownSync(tmpRun, fakeUid, fakeUid);
+    chmodSync(tmpRun, 0o750);
+    expect(() => qkvmRun()).toThrow(/mode 0750: it must not be accessible by group or others/);
+    chmodSync(tmpRun, 0o700);
+    expect(qkvmRun()).toBe(tmpRun);
+    expect(run.vmDir('g')).toBe(join(tmpRun, 'vms', 'g'));
   });
 });
