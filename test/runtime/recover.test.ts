@@ -1,7 +1,7 @@
 // Recovery repairs what a crash or an interrupted start left, under the lock;
 // it refuses run dirs qkvm did not make and kills only a proven QEMU.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -171,6 +171,51 @@ describe('recover', () => {
     chmodSync(dir, 0o770);
     expect(() => assertOwnDir(dir)).toThrow(new RegExp(`^its run directory ${dir} is writable`));
     expect(() => assertOwnDir(dir, 'g')).toThrow(/^guest "g": its run directory/);
+  });
+});
+
+describe('recover: details the mutants found', () => {
+  it('the crash marker is private (dir 0700, file 0600) and made where the guest now lives', async () => {
+    mkdirSync(join(runDir, 'h'), { mode: 0o700 });
+    writeFileSync(join(runDir, 'h', 'qmp.sock'), '');
+    expect(await cleanupRunDir('h', { crashed: 'gone' })).toEqual([`removed the run files in ${join(runDir, 'h')}`]);
+    expect(statSync(vmDir('h')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(vmDir('h'), 'crashed')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(vmDir('h'), 'crashed'), 'utf8')).toMatch(/^\S+ gone\n$/);
+  });
+
+  it('a started spec with taps says it released them; without taps it does not', async () => {
+    const dir = mkVm('g');
+    writeFileSync(join(dir, 'qemu.pid'), `${deadPid()}`);
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ name: 'g', nics: [], _nics: [{ tap: 'qkvm-none0', mac: '52:54:00:00:00:01' }] }));
+    expect((await recoverGuest('g')).actions).toEqual(['released its taps', `removed the run files in ${dir}`]);
+    writeFileSync(join(dir, 'qemu.pid'), `${deadPid()}`);
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ name: 'g', nics: [], _nics: [{ mac: '52:54:00:00:00:01' }] }));
+    expect((await recoverGuest('g')).actions).toEqual([`removed the run files in ${dir}`]);
+  });
+
+  it('a refused run dir: a STATE error whose hint says how to remove it by hand', () => {
+    const dir = mkVm('g');
+    chmodSync(dir, 0o777);
+    let err: any;
+    try { assertOwnDir(dir, 'g'); } catch (e) { err = e; }
+    expect(err).toMatchObject({ code: 'STATE', message: `guest "g": its run directory ${dir} is writable by group or others (mode 777): qkvm will not touch it`, hint: `qkvm made none of that; look at it, and remove it by hand (\`rm ${dir}\`) if it is not needed` });
+  });
+
+  it('a shut-off dir with only logs or a crash marker is left as it is', async () => {
+    const dir = mkVm('g');
+    writeFileSync(join(dir, 'serial.log'), 's');
+    writeFileSync(join(dir, 'other'), 'o');
+    const before = tree(dir);
+    expect((await recoverGuest('g')).actions).toEqual([]);
+    expect(tree(dir)).toEqual(before);
+  });
+
+  it('all: logs go too, and the emptied dir is removed', async () => {
+    const dir = mkVm('g');
+    crashLeftovers(dir);
+    await cleanupRunDir('g', { all: true });
+    expect(existsSync(dir)).toBe(false);
   });
 });
 
