@@ -325,3 +325,33 @@ describe('the old run layout (QKVM_RUN/NAME)', () => {
     expect(st).toEqual({ name: 'old', state: 'running', pid, reason: `started by an older qkvm: its run files are in ${dir}` });
   });
 });
+
+describe('QEMU run states over QMP (a real witness)', () => {
+  it('prelaunch -> paused, cont -> running, stop -> paused; a silent QMP still counts as running', async () => {
+    const pid = witness('g');
+    const { QmpClient } = await import('../../src/qmp/index.js');
+    const qmp = await QmpClient.connect(join(vmDir('g'), 'qmp.sock'), { timeoutMs: 5000 });
+    try {
+      expect(await guestStatus('g')).toEqual({ name: 'g', state: 'paused', pid, qemuStatus: 'prelaunch' });
+      await qmp.execute('cont');
+      expect(await guestStatus('g')).toEqual({ name: 'g', state: 'running', pid, qemuStatus: 'running' });
+      expect(await requireActive('g')).toEqual({ name: 'g', state: 'running', pid, qemuStatus: 'running' });
+      await qmp.execute('stop');
+      expect(await guestStatus('g')).toEqual({ name: 'g', state: 'paused', pid, qemuStatus: 'paused' });
+    } finally { await qmp.close(); }
+    // The state socket's path gone: the QEMU still lives (witness), but QMP cannot answer.
+    unlinkSync(join(vmDir('g'), 'qmp-state.sock'));
+    expect(await guestStatus('g')).toEqual({ name: 'g', state: 'running', pid, reason: 'QMP did not answer' });
+  });
+
+  it('requireActive: needs recovery gives its reason as the hint; otherwise the caller\'s hint', async () => {
+    const dir = mkVm('g');
+    writeFileSync(join(dir, 'starting'), 'junk');
+    const st = await guestStatus('g');
+    expect(st.state).toBe('needs recovery');
+    await expect(requireActive('g', { hint: 'not this' })).rejects.toMatchObject({ code: 'STATE', message: 'guest "g" is not running (needs recovery)', hint: st.reason });
+    await expect(requireActive('h', { hint: 'do that' })).rejects.toMatchObject({ message: 'guest "h" is not running (shut off)', hint: 'do that' });
+    for (const s of ['running', 'paused', 'starting', 'incoming', 'shutting down'] as const) expect(isActive(s)).toBe(true);
+    for (const s of ['shut off', 'crashed', 'needs recovery'] as const) expect(isActive(s)).toBe(false);
+  });
+});
