@@ -2,10 +2,10 @@
 // kernel's witness (QEMU's POSIX lock on its -pidfile) and an exact argv match,
 // never from the pidfile's content. Real QEMU processes and real temp dirs.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   argvHasSocket, devId, guestStatus, isActive, isLegacyGuestDir, isQemuArgv, isQemuFor, legacyDir, pidAlive, posixLockHolders,
   qemuIdentity, qemuPid, qemuProcesses, requireActive, runDirOf, runDirProblem, runFiles, runGuestNames, scanQemuFor, startedSpec,
@@ -353,5 +353,46 @@ describe('QEMU run states over QMP (a real witness)', () => {
     await expect(requireActive('h', { hint: 'do that' })).rejects.toMatchObject({ message: 'guest "h" is not running (shut off)', hint: 'do that' });
     for (const s of ['running', 'paused', 'starting', 'incoming', 'shutting down'] as const) expect(isActive(s)).toBe(true);
     for (const s of ['shut off', 'crashed', 'needs recovery'] as const) expect(isActive(s)).toBe(false);
+  });
+});
+
+describe('starting records and listing: edges the mutants found', () => {
+  it('a starter that is a zombie (exited, not reaped) is not starting: needs recovery', async () => {
+    const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    kids.push(parent);
+    const zombie = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d) => r(String(d).trim()))));
+    const fields = () => { const t = readFileSync(`/proc/${zombie}/stat`, 'utf8'); return t.slice(t.lastIndexOf(')') + 2).split(' '); };
+    const start = Number(fields()[19]);
+    for (let i = 0; i < 100 && fields()[0] !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(fields()[0]).toBe('Z');
+    const dir = mkVm('g');
+    writeFileSync(join(dir, 'starting'), JSON.stringify({ pid: zombie, start }));
+    expect((await guestStatus('g')).state).toBe('needs recovery');
+    // The same record for a live starter (its parent) is a start under way.
+    writeFileSync(join(dir, 'starting'), JSON.stringify({ pid: parent.pid, start: startTimeOf(parent.pid!) }));
+    expect((await guestStatus('g')).state).toBe('starting');
+  });
+
+  it('a starting record needs a positive integer pid', async () => {
+    const dir = mkVm('g');
+    for (const bad of [{ pid: 0, start: startTimeOf(process.pid) }, { pid: 1.5, start: 1 }, { pid: '1', start: startTimeOf(1) }]) {
+      writeFileSync(join(dir, 'starting'), JSON.stringify(bad));
+      expect((await guestStatus('g')).state, JSON.stringify(bad)).toBe('needs recovery');
+    }
+  });
+
+  it('runGuestNames: marked dirs, symlinks (to be seen) and old-layout dirs; not bad names or unmarked dirs', () => {
+    mkdirSync(join(runDir, 'vms'), { mode: 0o700 });
+    for (const [n, f] of [['a', 'qemu.pid'], ['b', 'spec.json'], ['c', 'starting'], ['d', 'crashed'], ['e', 'qmp.sock'], ['.hidden', 'qemu.pid'], ['f', 'qemu.log']]) {
+      mkdirSync(join(runDir, 'vms', n), { mode: 0o700 });
+      writeFileSync(join(runDir, 'vms', n, f), '');
+    }
+    symlinkSync('/nonexistent', join(runDir, 'vms', 'l'));
+    writeFileSync(join(runDir, 'vms', 'plainfile'), '');
+    mkdirSync(join(runDir, 'old'), { mode: 0o700 });
+    writeFileSync(join(runDir, 'old', 'qemu.pid'), '');
+    mkdirSync(join(runDir, '-x'), { mode: 0o700 });
+    writeFileSync(join(runDir, '-x', 'qemu.pid'), '');
+    expect(runGuestNames().sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'l', 'old']);
   });
 });
