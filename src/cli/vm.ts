@@ -93,6 +93,17 @@ export const vmCommands: CommandModule<any, any>[] = [
     const r = await (await stop()).destroyGuest(n);
     note(r.wasRunning ? `guest "${n}" destroyed` : `guest "${n}": crash cleared`);
   }),
+  {
+    command: 'recover <name>',
+    describe: 'Repair what a crash or an interrupted start left (run files, taps); kills only a QEMU proven to be this guest\'s',
+    builder: (y) => json(name(y)),
+    handler: action(async (a) => {
+      const r = await (await import('../runtime/recover.js')).recoverGuest(a.name);
+      if (a.json) return printJson(r);
+      for (const line of r.actions) note(line);
+      print(r.actions.length ? `guest "${r.name}": recovered; now ${r.status.state}` : `guest "${r.name}": nothing to recover (${r.status.state})`);
+    }),
+  },
   simple('reboot', 'Ask the guest to reboot (Ctrl-Alt-Del)', async (n) => { await (await stop()).rebootGuest(n); note(`guest "${n}" is rebooting`); }),
   simple('reset', 'Hard-reset the guest, like its reset button', async (n) => { await (await stop()).resetGuest(n); note(`guest "${n}" was reset`); }),
   simple('suspend', "Pause the guest's vCPUs", async (n) => { await (await stop()).suspendGuest(n); note(`guest "${n}" is paused`); }),

@@ -1,23 +1,69 @@
 // Every file name of qkvm's state layout lives here, so that no other module
 // builds a state path by hand (see DESIGN.md, "State on disk").
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateName } from './name.js';
+import { QkvmError } from '../errors.js';
 
 const isRoot = () => process.getuid?.() === 0;
 
 export function qkvmHome(): string {
-  if (process.env.QKVM_HOME) return resolve(process.env.QKVM_HOME);
-  if (isRoot()) return '/var/lib/qkvm';
+  if (process.env.QKVM_HOME) return checkedDir(resolve(process.env.QKVM_HOME), 'QKVM_HOME');
+  if (isRoot()) return checkedDir('/var/lib/qkvm', 'QKVM_HOME');
   const data = process.env.XDG_DATA_HOME ?? join(process.env.HOME ?? '/tmp', '.local/share');
-  return join(data, 'qkvm');
+  return checkedDir(join(data, 'qkvm'), 'QKVM_HOME');
 }
 
 export function qkvmRun(): string {
-  if (process.env.QKVM_RUN) return resolve(process.env.QKVM_RUN);
-  if (isRoot()) return '/run/qkvm';
-  return join(process.env.XDG_RUNTIME_DIR ?? `/tmp/qkvm-${process.getuid?.() ?? 'user'}`, 'qkvm');
+  if (process.env.QKVM_RUN) return checkedDir(resolve(process.env.QKVM_RUN), 'QKVM_RUN');
+  if (isRoot()) return checkedDir('/run/qkvm', 'QKVM_RUN');
+  if (process.env.XDG_RUNTIME_DIR) return checkedDir(join(process.env.XDG_RUNTIME_DIR, 'qkvm'), 'QKVM_RUN');
+  // A shared /tmp: the directory is made by its user, 0700, and checked on every use.
+  return checkedDir(`/tmp/qkvm-${process.getuid?.()}`, 'QKVM_RUN', { create: true, private: true });
+}
+
+// A state directory is checked once per process (one command): cheap enough for every use.
+const checked = new Map<string, string>();
+
+/**
+ * Refuses a state directory that another user could have planted: it must be a
+ * real directory (not a symlink), owned by this user, and not writable by group
+ * or others; `private` (the /tmp fallback) allows no group/other access at all.
+ * A missing directory is fine (made later with 0700), or made now with `create`.
+ */
+export function checkStateDir(dir: string, what: string, opts: { create?: boolean; private?: boolean } = {}): string {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch (e: any) {
+    if (e.code !== 'ENOENT') throw stateDirError(dir, what, `cannot be read (${e.code})`);
+    if (!opts.create) return dir;
+    try { mkdirSync(dir, { mode: 0o700 }); } catch (e2: any) {
+      if (e2.code !== 'EEXIST') throw stateDirError(dir, what, `cannot be created (${e2.code})`);
+    }
+    st = lstatSync(dir);
+  }
+  const uid = process.getuid?.() ?? 0;
+  if (st.isSymbolicLink()) throw stateDirError(dir, what, 'is a symbolic link');
+  if (!st.isDirectory()) throw stateDirError(dir, what, 'is not a directory');
+  if (st.uid !== uid) throw stateDirError(dir, what, `is owned by uid ${st.uid}, not by this user (uid ${uid})`);
+  const loose = st.mode & (opts.private ? 0o077 : 0o022);
+  if (loose) throw stateDirError(dir, what, `has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}: it must not be ${opts.private ? 'accessible' : 'writable'} by group or others`);
+  return dir;
+}
+
+function stateDirError(dir: string, what: string, wrong: string): QkvmError {
+  return new QkvmError('HOST', `${what} ${dir} ${wrong}; qkvm refuses to use it`, {
+    hint: 'another user could plant files or links there: use a directory of your own (mode 0700), or set QKVM_RUN / QKVM_HOME',
+  });
+}
+
+function checkedDir(dir: string, what: string, opts: { create?: boolean; private?: boolean } = {}): string {
+  if (checked.get(dir) === what) return dir;
+  checkStateDir(dir, what, opts);
+  if (existsSync(dir)) checked.set(dir, what);
+  return dir;
 }
 
 /** The repository (or installed package) root: where scripts/ and templates/ are. */

@@ -8,7 +8,8 @@ import { closeSync, constants, existsSync, fsyncSync, lstatSync, openSync, readS
 import { basename, dirname, join, resolve } from 'node:path';
 import { acquireLock } from '../config/lock.js';
 import { QkvmError } from '../errors.js';
-import { cleanupRunDir, waitGone } from '../runtime/state.js';
+import { waitGone } from '../runtime/state.js';
+import { cleanupRunDir } from '../runtime/recover.js';
 import { connectQmp } from '../runtime/qmp.js';
 import { driveMigration, setParameters, type DriveOptions } from './driver.js';
 import { SAVE_MAGIC, encodeHeader } from './header.js';

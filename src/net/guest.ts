@@ -2,14 +2,14 @@
 // make each NIC's network ready and write its tap file; after it is gone (a
 // clean exit, destroy, kill -9 found later, or a failed start), remove what
 // its NICs left behind.
-import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, rmSync } from 'node:fs';
 import { run as runPaths } from '../config/paths.js';
 import { acquireLock } from '../config/lock.js';
 import { listVmNames, loadVm } from '../config/store.js';
 import { NAME_RE, type VmSpec } from '../config/schema.js';
 import { QkvmError, invalid } from '../errors.js';
 import type { HostCaps } from '../qemu/caps.js';
-import { isAlive, readCmdline } from '../runtime/proc.js';
+import { qemuPid } from '../runtime/state.js';
 import { bridgeOf } from './derive.js';
 import type { CommandListener } from './exec.js';
 import { deleteLink, isTuntap, linkExists } from './link.js';
@@ -35,11 +35,8 @@ export function nicMac(spec: Pick<VmSpec, 'name' | 'nics'>, index: number): stri
 
 /** Whether a guest's QEMU is running, by its pid file, checked against /proc (PIDs get reused). */
 export function guestQemuRunning(name: string): boolean {
-  let pid: number;
-  try { pid = Number(readFileSync(runPaths.pidFile(name), 'utf8').trim()); } catch { return false; }
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return false;
-  const cmd = readCmdline(pid);
-  return !!cmd && cmd.some((a) => /qemu-system/.test(a));
+  // Proven identity (kernel witness + exact argv), never the pidfile's content.
+  return qemuPid(name) !== undefined;
 }
 
 /**

@@ -119,6 +119,7 @@ export async function undefineGuest(name: string, opts: { removeStorage?: boolea
   validateName(name, 'guest name');
   return withLock('vm', name, 'undefining the guest', async () => {
     const spec = loadVm(name);
+    await (await import('./recover.js')).recoverLocked(name);
     const st = await guestStatus(name);
     if (isActive(st.state)) {
       throw new QkvmError('STATE', `guest "${name}" is ${st.state}`, { hint: `stop it first: \`qkvm shutdown ${name}\` or \`qkvm destroy ${name}\`` });

@@ -1,12 +1,12 @@
 // dominfo and list: what a guest is doing, from its files, /proc and QMP.
-import { NAME_RE } from '../config/name.js';
 import { existsSync, readdirSync } from 'node:fs';
+import { NAME_RE } from '../config/name.js';
 import { home, run } from '../config/paths.js';
 import type { VmSpec } from '../config/schema.js';
 import { smpOf } from '../config/smp.js';
 import { parseSize } from '../config/size.js';
 import { bootTimeSeconds, CLK_TCK, PAGE_SIZE, readStat } from './proc.js';
-import { guestStatus, startedSpec, isActive, type GuestStatus, type GuestState } from './state.js';
+import { guestStatus, runGuestNames, startedSpec, isActive, type GuestStatus, type GuestState } from './state.js';
 import { QmpClient } from '../qmp/index.js';
 import { stateSocket } from './qmp.js';
 
@@ -34,8 +34,9 @@ export interface GuestInfo extends GuestSummary {
 /** Names of guests with a definition or a run directory (a restored guest may have only the latter). */
 export function knownGuests(): string[] {
   const names = new Set<string>();
-  try { for (const f of readdirSync(home.vmsDir())) if (f.endsWith('.yaml') && !f.startsWith('.') && NAME_RE.test(f.slice(0, -5))) names.add(f.slice(0, -5)); } catch { /* none */ }
-  try { for (const d of readdirSync(run.vmsDir())) if (NAME_RE.test(d) && existsSync(run.pidFile(d)) || existsSync(run.startedSpec(d))) names.add(d); } catch { /* none */ }
+  const vms = home.vmsDir(); // outside the try: a refused QKVM_HOME is reported, not read as empty
+  try { for (const f of readdirSync(vms)) if (f.endsWith('.yaml') && !f.startsWith('.') && NAME_RE.test(f.slice(0, -5))) names.add(f.slice(0, -5)); } catch { /* none */ }
+  for (const d of runGuestNames()) names.add(d);
   return [...names].sort();
 }
 

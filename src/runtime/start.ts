@@ -6,14 +6,15 @@ import { loadExeca } from '../config/lazy.js';
 import { loadVm } from '../config/store.js';
 import { run, scripts, qkvmRun } from '../config/paths.js';
 import { ensureDir, writeFileAtomic } from '../config/atomic.js';
-import { acquireLock } from '../config/lock.js';
+import { acquireLock, runDirError } from '../config/lock.js';
 import type { VmSpec } from '../config/schema.js';
 import { buildCommand } from '../qemu/builder.js';
 import type { HostCaps } from '../qemu/caps.js';
 import { QkvmError, invalid } from '../errors.js';
 import { processStartTime } from './proc.js';
 import { resolveCaps } from './caps.js';
-import { cleanupRunDir, guestStatus, isActive, qemuPid, runFiles, waitGone, type GuestStatus } from './state.js';
+import { guestStatus, isActive, qemuPid, runFiles, waitGone, type GuestStatus } from './state.js';
+import { cleanupRunDir, recoverLocked } from './recover.js';
 import { connectQmp, stateSocket } from './qmp.js';
 import { expandUserNetworks, prepareGuestNetworking, type ResolvedNic } from '../net/guest.js';
 import { assertStartable, resolveDiskPath } from '../storage/resolve.js';
@@ -96,6 +97,8 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
   // Set once anything outside the run directory may exist (taps, tap files, QEMU): undo it all on failure.
   let launched = false;
   try {
+    // Repair first (a crash's leftovers, an interrupted start); it refuses a run dir qkvm did not make.
+    await recoverLocked(name);
     const before = await guestStatus(name);
     if (isActive(before.state)) {
       throw new QkvmError('STATE', `guest "${name}" is already ${before.state} (pid ${before.pid})`, {
@@ -107,8 +110,10 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
 
     // A clean slate, then the marker that says a start is under way (and by whom).
     await cleanupRunDir(name, { all: true });
-    ensureDir(run.vmDir(name));
-    writeFileSync(runFiles.starting(name), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid) }));
+    try {
+      ensureDir(run.vmDir(name));
+      writeFileSync(runFiles.starting(name), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid) }), { mode: 0o600 });
+    } catch (e) { throw runDirError(e, run.vmDir(name)); }
 
     launched = true;
     const nics = await prepareGuestNetworking(name, spec, caps);

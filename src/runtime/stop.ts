@@ -3,7 +3,8 @@
 import { QkvmError } from '../errors.js';
 import { QmpTimeoutError } from '../qmp/index.js';
 import { acquireLock } from '../config/lock.js';
-import { cleanupRunDir, guestStatus, isActive, qemuPid, requireActive, waitGone } from './state.js';
+import { guestStatus, isActive, qemuPid, requireActive, runDirOf, waitGone } from './state.js';
+import { cleanupRunDir, recoverLocked } from './recover.js';
 import { connectQmp } from './qmp.js';
 import { rmSync } from 'node:fs';
 import { runFiles } from './state.js';
@@ -37,7 +38,9 @@ export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): P
   const steps: StopStep[] = [];
   const step = (s: StopStep) => { steps.push(s); opts.onStep?.(s); };
   try {
+    await recoverLocked(name);
     const st = await requireActive(name);
+    const at = runDirOf(name);
     const timeoutMs = opts.timeoutMs ?? 60_000;
     step('powerdown');
     let exited = false;
@@ -68,7 +71,7 @@ export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): P
       exited = await escalate(name, st.pid, step);
       if (!exited) throw new QkvmError('TIMEOUT', `guest "${name}": QEMU (pid ${st.pid}) survived SIGKILL`, { hint: 'it may be stuck in the kernel (D state); see /proc/' + st.pid + '/stack' });
     }
-    await cleanupRunDir(name);
+    await cleanupRunDir(name, { at });
     return { steps };
   } finally {
     lock.release();
@@ -91,22 +94,27 @@ async function escalate(name: string, pid: number, step: (s: StopStep) => void):
 export async function destroyGuest(name: string): Promise<{ wasRunning: boolean }> {
   const lock = await acquireLock('vm', name, 'destroying the guest');
   try {
-    const st = await guestStatus(name);
+    const rec = await recoverLocked(name);
+    const st = await guestStatus(name, { query: false });
     if (st.state === 'crashed') {
+      // destroy also clears a crash: the next list says "shut off".
       rmSync(runFiles.crashed(name), { force: true });
       await cleanupRunDir(name);
       return { wasRunning: false };
     }
-    const pid = st.pid ?? qemuPid(name);
+    // Only a QEMU proven to be this guest's is signalled.
+    const pid = st.pid && st.pid === qemuPid(name) ? st.pid : undefined;
     if (!isActive(st.state) || !pid) {
+      if (rec.actions.length) return { wasRunning: false };
       throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`);
     }
+    const at = runDirOf(name);
     signal(pid, 'SIGTERM');
     if (!(await waitGone(pid, 3000))) {
       signal(pid, 'SIGKILL');
       await waitGone(pid, 10_000);
     }
-    await cleanupRunDir(name);
+    await cleanupRunDir(name, { at });
     return { wasRunning: true };
   } finally {
     lock.release();

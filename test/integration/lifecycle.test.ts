@@ -216,10 +216,12 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
   it('recovers after kill -9 of QEMU: crashed, cleaned, and start works again', async () => {
     const [pid] = qemuPids(run);
     process.kill(pid, 'SIGKILL');
+    // Reading says so and changes nothing; start (under the lock) cleans up.
     const st = await qkvm('domstate', 'life');
     expect(st.stdout).toMatch(/^crashed/);
-    expect(existsSync(join(run, 'vms', 'life', 'qemu.pid'))).toBe(false);
+    expect(existsSync(join(run, 'vms', 'life', 'qemu.pid'))).toBe(true);
     expect((await qkvm('list', '--all')).stdout).toMatch(/life\s+crashed/);
+    expect(existsSync(join(run, 'vms', 'life', 'qemu.pid'))).toBe(true);
     const again = await qkvm('start', 'life');
     expect(again.exitCode, again.stderr).toBe(0);
     expect(qemuPids(run)).toHaveLength(1);
@@ -243,9 +245,13 @@ describe.skipIf(why !== '' && !IN_CI)('guest lifecycle', () => {
       if (!caught) await qkvm('destroy', 'life');
     }
     expect(caught, 'never caught qkvm in the middle of a start').toBe(true);
-    // The next command finds the half-done start, removes its QEMU and files.
+    // Reading finds the half-done start and leaves it; `qkvm recover` removes its QEMU and files.
     const st = await qkvm('domstate', 'life');
-    expect(st.stdout).toMatch(/^shut off \(an interrupted start was cleaned up\)/);
+    expect(st.stdout).toMatch(/^needs recovery \(an interrupted start left QEMU pid \d+ half set up/);
+    expect(qemuPids(run)).toHaveLength(1);
+    const rec = await qkvm('recover', 'life');
+    expect(rec.exitCode, rec.stderr).toBe(0);
+    expect(rec.stderr).toMatch(/killed QEMU pid \d+, left half set up by an interrupted start/);
     expect(qemuPids(run)).toHaveLength(0);
     expect(existsSync(join(run, 'vms', 'life'))).toBe(false);
     const again = await qkvm('start', 'life');
