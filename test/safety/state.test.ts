@@ -57,7 +57,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
   });
   const bystanderRuns = () => expect(w.snapshot().then((s) => s.qemu), 'bystander runs').resolves.toContain(bystander);
 
-  it('S-ST01 state: garbage in qemu.pid of a running guest: still running, reading is pure, start refuses a second QEMU', async () => {
+  it('S-SA01 state: garbage in qemu.pid of a running guest: still running, reading is pure, start refuses a second QEMU', async () => {
     await w.defineDemo('g1');
     const pid = await w.startDemo('g1');
     writeFileSync(join(w.run, 'vms', 'g1', 'qemu.pid'), 'garbage\n');
@@ -72,7 +72,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     await bystanderRuns();
   });
 
-  it('S-ST02 state: a symlinked run dir: list, info, domstate are pure and nothing in the target is touched', async () => {
+  it('S-SA02 state: a symlinked run dir: list, info, domstate are pure and nothing in the target is touched', async () => {
     await w.defineDemo('g2');
     mkdirSync(join(w.run, 'vms'), { recursive: true });
     writeFileSync(join(w.outside, 'qemu.pid'), '1\n');
@@ -82,7 +82,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     await expectPure(w, 'g2', before, /^needs recovery \(its run directory .*vms\/g2 is a symbolic link/);
   });
 
-  it('S-ST03 state: a symlinked run dir: start, destroy and recover refuse, naming it; the target keeps its files', async () => {
+  it('S-SA03 state: a symlinked run dir: start, destroy and recover refuse, naming it; the target keeps its files', async () => {
     const before = await w.snapshot();
     for (const cmd of ['start', 'destroy', 'recover', 'shutdown']) {
       const r = await w.qkvm([cmd, 'g2']);
@@ -95,7 +95,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     rmSync(join(w.outside, 'starting'));
   });
 
-  it("S-ST04 state: a dead QEMU's leftovers (kill -9): crashed, and list/info/domstate leave every file", async () => {
+  it("S-SA04 state: a dead QEMU's leftovers (kill -9): crashed, and list/info/domstate leave every file", async () => {
     await w.defineDemo('g4');
     const pid = await w.startDemo('g4');
     process.kill(pid, 'SIGKILL');
@@ -105,7 +105,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     expect(existsSync(join(w.run, 'vms', 'g4', 'qemu.pid'))).toBe(true);
   });
 
-  it('S-ST05 state: explicit recover clears a crash\'s files (logs kept) and start works again', async () => {
+  it('S-SA05 state: explicit recover clears a crash\'s files (logs kept) and start works again', async () => {
     const r = await w.qkvm(['recover', 'g4']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr + r.stdout).toContain(`removed the run files in ${join(w.run, 'vms', 'g4')}`);
@@ -117,7 +117,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     await bystanderRuns();
   });
 
-  it('S-ST06 state: an interrupted start with a half set-up QEMU: readers leave it; recover kills only that QEMU', async () => {
+  it('S-SA06 state: an interrupted start with a half set-up QEMU: readers leave it; recover kills only that QEMU', async () => {
     await w.defineDemo('g6');
     const dir = join(w.run, 'vms', 'g6');
     const pid = qemuIn(dir);
@@ -131,7 +131,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     await bystanderRuns();
   });
 
-  it('S-ST07 state: a process whose arguments merely contain the socket path is not the guest\'s QEMU and is never killed', async () => {
+  it('S-SA07 state: a process whose arguments merely contain the socket path is not the guest\'s QEMU and is never killed', async () => {
     await w.defineDemo('g7');
     const dir = join(w.run, 'vms', 'g7');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -150,7 +150,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     await bystanderRuns();
   });
 
-  it('S-ST08 state: a run dir writable by others or owned by another user: readers are pure, start refuses naming it', async () => {
+  it('S-SA08 state: a run dir writable by others or owned by another user: readers are pure, start refuses naming it', async () => {
     await w.defineDemo('g8');
     const dir = join(w.run, 'vms', 'g8');
     mkdirSync(dir, { recursive: true });
@@ -168,7 +168,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     rmSync(dir, { recursive: true });
   });
 
-  it('S-ST09 state: a live QEMU of the old layout (run/NAME): shown running, and start refuses a second QEMU', async () => {
+  it('S-SA09 state: a live QEMU of the old layout (run/NAME): shown running, and start refuses a second QEMU', async () => {
     await w.defineDemo('g9');
     const pid = qemuIn(join(w.run, 'g9'));
     const before = await w.snapshot();
@@ -180,8 +180,8 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     expect(alive(pid)).toBe(false);
   });
 
-  it('S-ST10 state: a dead old-layout dir (run/NAME) moves to run/vms/NAME on the next start; qkvm\'s own subtrees stay', async () => {
-    expect(existsSync(join(w.run, 'g9')), 'destroy retired the old dir of S-ST09').toBe(false);
+  it('S-SA10 state: a dead old-layout dir (run/NAME) moves to run/vms/NAME on the next start; qkvm\'s own subtrees stay', async () => {
+    expect(existsSync(join(w.run, 'g9')), 'destroy retired the old dir of S-SA09').toBe(false);
     await w.defineDemo('g10');
     const old = join(w.run, 'g10');
     mkdirSync(old, { mode: 0o700 });
@@ -199,7 +199,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
   });
 
   for (const [i, name] of ['net', 'taps', 'pools', 'locks', 'vms'].entries()) {
-    it(`S-ST${11 + i} state: a guest named "${name}" starts and stops without touching run/${name} or anything else`, async () => {
+    it(`S-SA${11 + i} state: a guest named "${name}" starts and stops without touching run/${name} or anything else`, async () => {
       // Sentinels where the old layout put networks, taps, pools and locks.
       for (const sub of ['net/n1', 'taps', 'pools', 'locks/net']) mkdirSync(join(w.run, sub), { recursive: true, mode: 0o700 });
       writeFileSync(join(w.run, 'net', 'n1', 'dnsmasq.pid'), '1\n');
@@ -218,7 +218,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     });
   }
 
-  it('S-ST16 state: QKVM_RUN owned by another user is refused by every command, naming it', async () => {
+  it('S-SA16 state: QKVM_RUN owned by another user is refused by every command, naming it', async () => {
     const other = join(w.root, 'other-run');
     mkdirSync(other, { mode: 0o700 });
     chownSync(other, 65534, 65534);
@@ -230,7 +230,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     await bystanderRuns();
   });
 
-  it('S-ST17 state: QKVM_RUN or QKVM_HOME that is a symlink is refused, naming it', async () => {
+  it('S-SA17 state: QKVM_RUN or QKVM_HOME that is a symlink is refused, naming it', async () => {
     symlinkSync(w.run, join(w.root, 'run-link'));
     symlinkSync(w.home, join(w.root, 'home-link'));
     const before = await w.snapshot();
@@ -240,7 +240,7 @@ describe('safety: state (reading is pure, recovery is explicit, faults are clear
     await bystanderRuns();
   });
 
-  it('S-ST18 state: the /tmp fallback run dir of a non-root user, planted by someone else, is refused', async () => {
+  it('S-SA18 state: the /tmp fallback run dir of a non-root user, planted by someone else, is refused', async () => {
     const uid = 64917;
     const planted = `/tmp/qkvm-${uid}`;
     const cleanups: string[] = [];
@@ -285,7 +285,7 @@ describe('safety: state faults (full QKVM_HOME, read-only and full QKVM_RUN)', (
   const fill = (dir: string) => { spawnSync('dd', ['if=/dev/zero', `of=${join(dir, 'filler')}`, 'bs=64k'], { encoding: 'utf8' }); };
   const umount = (dir: string) => { spawnSync('umount', [dir]); };
 
-  it('S-ST19 state: destroy and shutdown --force work with QKVM_HOME full (ENOSPC): stopping needs no free byte', async () => {
+  it('S-SA19 state: destroy and shutdown --force work with QKVM_HOME full (ENOSPC): stopping needs no free byte', async () => {
     // QKVM_HOME on a tmpfs of its own, filled to the last byte after the guests start.
     renameSync(w.home, `${w.home}.orig`);
     mkdirSync(w.home, { mode: 0o700 });
@@ -315,7 +315,7 @@ describe('safety: state faults (full QKVM_HOME, read-only and full QKVM_RUN)', (
     }
   });
 
-  it('S-ST20 state: a read-only QKVM_RUN: start fails with an error naming the directory, no stack trace, nothing left', async () => {
+  it('S-SA20 state: a read-only QKVM_RUN: start fails with an error naming the directory, no stack trace, nothing left', async () => {
     await w.defineDemo('f3');
     const ro = join(w.root, 'ro-run');
     mkdirSync(ro, { mode: 0o700 });
@@ -331,7 +331,7 @@ describe('safety: state faults (full QKVM_HOME, read-only and full QKVM_RUN)', (
     } finally { umount(ro); }
   });
 
-  it('S-ST21 state: a full QKVM_RUN: start fails with an error naming the directory, no QEMU left behind', async () => {
+  it('S-SA21 state: a full QKVM_RUN: start fails with an error naming the directory, no QEMU left behind', async () => {
     const full = join(w.root, 'full-run');
     mkdirSync(full, { mode: 0o700 });
     mountTmpfs(full, '256k');
