@@ -16,7 +16,7 @@ import { writeAllowance } from '../../src/config/trust.js';
 import { QkvmError } from '../../src/errors.js';
 import { encodeHeader } from '../../src/migrate/header.js';
 import { feedStream, restoreGuest, type RestoreDeps } from '../../src/migrate/restore.js';
-import { QmpClient } from '../../src/qmp/index.js';
+import { QmpClient, QmpTimeoutError } from '../../src/qmp/index.js';
 import type { StartOptions } from '../../src/runtime/start.js';
 import type { GuestStatus } from '../../src/runtime/state.js';
 import { startScriptServer, type ScriptServer, type Step } from '../qmp/script-server.js';
@@ -71,6 +71,7 @@ interface Started { name: string; opts: StartOptions; stream: string; qemu: Chil
 function deps(server: ScriptServer | undefined, o: { status?: GuestStatus['state']; log?: string; startFails?: boolean; pollMs?: number } = {}) {
   const started: Started[] = [];
   const statuses: string[] = [];
+  const lockedWith: string[] = [];
   const d: RestoreDeps = {
     async startGuest(name, opts) {
       const buf = Buffer.alloc(64);
@@ -78,13 +79,16 @@ function deps(server: ScriptServer | undefined, o: { status?: GuestStatus['state
       if (o.startFails) throw new QkvmError('QEMU', 'start failed');
       mkdirSync(run.vmDir(name), { recursive: true });
       // A process whose argv holds the QMP socket path, as qemuPid requires of a guest's QEMU.
-      const qemu = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', run.qmpSocket(name)], { stdio: 'ignore' });
+      // It ignores SIGTERM, as a QEMU stuck in loading may: only SIGKILL is sure.
+      const qemu = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)", run.qmpSocket(name)], { stdio: 'ignore' });
       cleanups.push(() => { try { qemu.kill('SIGKILL'); } catch { /* gone */ } });
       writeFileSync(run.pidFile(name), `${qemu.pid}\n`);
       if (o.log !== undefined) writeFileSync(run.qemuLog(name), o.log);
       started.push({ name, opts, stream: buf.subarray(0, n).toString(), qemu });
     },
     connectQmp: async (name) => {
+      // The feed runs under the guest's lock: no other command may act on the half-restored guest.
+      lockedWith.push((await failure(acquireLock('vm', name, 'test'))).message);
       if (!server) throw new QkvmError('STATE', `guest "${name}": cannot reach its QMP monitor`);
       return QmpClient.connect(server.path);
     },
@@ -94,7 +98,7 @@ function deps(server: ScriptServer | undefined, o: { status?: GuestStatus['state
     },
     pollMs: o.pollMs ?? 10,
   };
-  return { d, started, statuses };
+  return { d, started, statuses, lockedWith };
 }
 
 async function failure(p: Promise<unknown>): Promise<QkvmError> {
@@ -107,9 +111,12 @@ describe('restoreGuest feeds the stream', () => {
     saveVm(spec({ description: 'mine' }));
     const file = saveFile(spec());
     const server = await peer([CAPS, INCOMING, query('active'), query('completed'), { expect: 'cont', return: {} }, { event: 'RESUME' }, { expectClose: true }]);
-    const { d, started, statuses } = deps(server);
+    const { d, started, statuses, lockedWith } = deps(server);
     const notes: string[] = [];
+    const t0 = Date.now();
     const r = await restoreGuest(file, { onNote: (l) => notes.push(l) }, d);
+    expect(r.elapsedMs).toBeLessThanOrEqual(Date.now() - t0);
+    expect(lockedWith).toEqual([`vm "g1" is busy: restoring the guest (qkvm pid ${process.pid})`]);
     await server.done;
     expect(started).toHaveLength(1);
     const s = started[0];
@@ -157,6 +164,28 @@ describe('restoreGuest feeds the stream', () => {
     expect(notes).toHaveLength(2);
     expect(notes[0]).toContain('runs with raw extraArgs');
     expect(notes[1]).toBe(`note: guest "g1" starts from the definition in ${file}; it is not stored`);
+  });
+
+  it('notes are optional', async () => {
+    writeAllowance('g1', ['-no-reboot'], false);
+    const server = await peer([CAPS, INCOMING, query('completed'), { expect: 'cont', return: {} }, { event: 'RESUME' }, { expectClose: true }]);
+    expect((await restoreGuest(saveFile(spec({ extraArgs: ['-no-reboot'] })), { useFileDefinition: true }, deps(server).d)).definition).toBe('file');
+  });
+
+  it('a bad --name is refused, named as the guest name', async () => {
+    const e = await failure(restoreGuest(saveFile(spec()), { name: '-x' }, deps(undefined).d));
+    expect(e.message).toBe('guest name: invalid name "-x"');
+  });
+
+  it('by default asks the real state layer: a guest whose QEMU runs is refused', async () => {
+    saveVm(spec());
+    mkdirSync(run.vmDir('g1'), { recursive: true });
+    const qemu = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', run.qmpSocket('g1')], { stdio: 'ignore' });
+    cleanups.push(() => { try { qemu.kill('SIGKILL'); } catch { /* gone */ } });
+    writeFileSync(run.pidFile('g1'), `${qemu.pid}\n`);
+    const e = await failure(restoreGuest(saveFile(spec())));
+    expect(e.message).toBe('guest "g1" is already running');
+    expect(alive(qemu)).toBe(true);
   });
 
   it('refuses a guest that is already active, before starting anything', async () => {
@@ -245,6 +274,12 @@ describe('restoreGuest cleans up after a failed feed', () => {
 });
 
 describe('feedStream', () => {
+  it('a MIGRATION event before the first sleep is harmless', async () => {
+    const { server, qmp } = await client([CAPS, INCOMING, { raw: '' }, { event: 'MIGRATION', data: { status: 'active' } }, { raw: '' }, query('completed')]);
+    await feedStream(qmp, { resume: false, timeoutMs: 600_000, pollMs: 1 });
+    await server.done;
+  });
+
   it('a MIGRATION event wakes the poll at once', async () => {
     const { server, qmp } = await client([CAPS, INCOMING, query('active'), { raw: '' }, { event: 'MIGRATION', data: { status: 'completed' } }, query('completed')]);
     // Without the wake-up this would sleep far longer than the test may take.
@@ -267,4 +302,36 @@ describe('feedStream', () => {
     await feedStream(qmp, { resume: false, timeoutMs: 600_000, pollMs: 1 });
     await server.done;
   });
+});
+
+// A QEMU that stops answering must not hang restore: each call has its own bound,
+// shorter than the client's default here. Concurrent: each waits out a timeout.
+describe.concurrent('feedStream bounds every call', () => {
+  const silentAt = async (script: Step[], resume = false) => {
+    const server = await startScriptServer(script);
+    const qmp = await QmpClient.connect(server.path, { defaultTimeoutMs: 600_000 });
+    try {
+      return await feedStream(qmp, { resume, timeoutMs: 600_000, pollMs: 1 }).then(() => { throw new Error('expected a timeout'); }, (e) => e as QmpTimeoutError);
+    } finally {
+      await qmp.close();
+      await server.stop();
+    }
+  };
+  it('migrate-set-capabilities: 5 s', async () => {
+    const e = await silentAt([{ expect: 'migrate-set-capabilities' }]);
+    expect(e).toBeInstanceOf(QmpTimeoutError);
+    expect(e.timeoutMs).toBe(5000);
+  }, 20_000);
+  it('migrate-incoming: 10 s', async () => {
+    const e = await silentAt([CAPS, { expect: 'migrate-incoming' }]);
+    expect(e.timeoutMs).toBe(10_000);
+  }, 20_000);
+  it('query-migrate: 10 s', async () => {
+    const e = await silentAt([CAPS, INCOMING, { expect: 'query-migrate' }]);
+    expect(e.timeoutMs).toBe(10_000);
+  }, 20_000);
+  it('cont: 10 s', async () => {
+    const e = await silentAt([CAPS, INCOMING, query('completed'), { expect: 'cont' }], true);
+    expect(e.timeoutMs).toBe(10_000);
+  }, 20_000);
 });
