@@ -80,8 +80,10 @@ function deps(server: ScriptServer | undefined, o: { status?: GuestStatus['state
       mkdirSync(run.vmDir(name), { recursive: true });
       // A process whose argv holds the QMP socket path, as qemuPid requires of a guest's QEMU.
       // It ignores SIGTERM, as a QEMU stuck in loading may: only SIGKILL is sure.
-      const qemu = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)", run.qmpSocket(name)], { stdio: 'ignore' });
+      const qemu = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); console.log('ready'); setInterval(() => {}, 1000)", run.qmpSocket(name)], { stdio: ['ignore', 'pipe', 'ignore'] });
       cleanups.push(() => { try { qemu.kill('SIGKILL'); } catch { /* gone */ } });
+      // Only once it ignores SIGTERM: a SIGTERM during node's startup would still kill it.
+      await new Promise((r) => qemu.stdout!.once('data', r));
       writeFileSync(run.pidFile(name), `${qemu.pid}\n`);
       if (o.log !== undefined) writeFileSync(run.qemuLog(name), o.log);
       started.push({ name, opts, stream: buf.subarray(0, n).toString(), qemu });
