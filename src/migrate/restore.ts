@@ -16,9 +16,9 @@ import { validateName, type VmSpec } from '../config/schema.js';
 import { loadVm, vmExists } from '../config/store.js';
 import { assertAllowed, decideExtraArgs, extraArgsWarning, readAllowance, type Allowance, type Grant } from '../config/trust.js';
 import { QkvmError, invalid } from '../errors.js';
-import { QmpInterruptedError, QmpStateError } from '../qmp/index.js';
+import { QmpInterruptedError, QmpStateError, type QmpClient } from '../qmp/index.js';
 import { shellQuote } from '../qemu/format.js';
-import { startGuest } from '../runtime/start.js';
+import { startGuest, type StartOptions } from '../runtime/start.js';
 import { guestStatus, isActive, qemuPid, waitGone, type GuestStatus } from '../runtime/state.js';
 import { cleanupRunDir } from '../runtime/recover.js';
 import { connectQmp } from '../runtime/qmp.js';
@@ -129,14 +129,48 @@ export function openStream(file: string, offset: number): number {
 /** The fd number the stream has inside QEMU (stdin, stdout, stderr, then it). */
 export const STREAM_FD = 3;
 
-export async function restoreGuest(file: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
+/** What restoreGuest reaches outside itself: unit tests pass a stand-in starter and a scripted QMP peer. */
+export interface RestoreDeps {
+  startGuest: (name: string, opts: StartOptions) => Promise<unknown>;
+  connectQmp: (name: string) => Promise<QmpClient>;
+  guestStatus: (name: string) => Promise<GuestStatus>;
+  /** How long the poll sleeps between two query-migrate when no MIGRATION event wakes it. */
+  pollMs: number;
+}
+
+const realDeps: RestoreDeps = { startGuest, connectQmp: (name) => connectQmp(name), guestStatus: (name) => guestStatus(name), pollMs: 200 };
+
+/**
+ * Feeds QEMU (started with -incoming defer, the stream inherited as fd 3) its state
+ * over QMP, waits until the migration completes, and resumes the guest if it ran.
+ * Throws on a failed or cancelled migration, on a timeout, or when QEMU exits.
+ */
+export async function feedStream(qmp: QmpClient, o: { resume: boolean; timeoutMs: number; pollMs: number }): Promise<void> {
+  // MIGRATION events come only with the events capability; they wake the poll early.
+  await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] }, { timeoutMs: 5000 });
+  let wake: (() => void) | undefined;
+  qmp.on('MIGRATION', () => wake?.());
+  await qmp.execute('migrate-incoming', { uri: `fd:${STREAM_FD}` }, { timeoutMs: 10_000 });
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    // QEMU 7.2 exits when an incoming migration fails: the call then fails as interrupted.
+    const q = await qmp.execute<{ status?: string }>('query-migrate', {}, { timeoutMs: 10_000 });
+    if (q.status === 'completed') break;
+    if (q.status === 'failed' || q.status === 'cancelled') throw new Error(`the incoming migration ${q.status}`);
+    if (Date.now() > deadline) throw new Error(`no result within ${o.timeoutMs / 1000} s`);
+    await new Promise<void>((r) => { const t = setTimeout(r, o.pollMs); wake = () => { clearTimeout(t); r(); }; });
+  }
+  if (o.resume) await qmp.executeAndWait('cont', {}, 'RESUME', { timeoutMs: 10_000 });
+}
+
+export async function restoreGuest(file: string, opts: RestoreOptions = {}, deps: RestoreDeps = realDeps): Promise<RestoreResult> {
   const t0 = Date.now();
   const abs = resolve(file);
   const { header, offset } = readHeader(abs);
   const name = validateName(opts.name ?? header.name, 'guest name');
   const stored = vmExists(name) ? loadVm(name) : undefined;
   const plan = planRestore(abs, { ...header.spec, name }, stored, readAllowance(name), opts);
-  const before = await guestStatus(name);
+  const before = await deps.guestStatus(name);
   if (isActive(before.state)) {
     throw new QkvmError('STATE', `guest "${name}" is already ${before.state}`, { hint: 'shut it down first, or restore under another name with --name' });
   }
@@ -144,29 +178,15 @@ export async function restoreGuest(file: string, opts: RestoreOptions = {}): Pro
   if (plan.definition === 'file') opts.onNote?.(`note: guest "${name}" starts from the definition in ${abs}; it is not stored`);
   const fd = openStream(abs, offset);
   try {
-    await startGuest(name, { spec: plan.spec, incoming: 'defer', onNote: opts.onNote, extraArgsChecked: true, inheritFd: fd });
+    await deps.startGuest(name, { spec: plan.spec, incoming: 'defer', onNote: opts.onNote, extraArgsChecked: true, inheritFd: fd });
   } finally {
     closeSync(fd);
   }
   const lock = await acquireLock('vm', name, 'restoring the guest', 10_000);
   try {
-    const qmp = await connectQmp(name);
+    const qmp = await deps.connectQmp(name);
     try {
-      // MIGRATION events come only with the events capability; they wake the poll early.
-      await qmp.execute('migrate-set-capabilities', { capabilities: [{ capability: 'events', state: true }] }, { timeoutMs: 5000 });
-      let wake: (() => void) | undefined;
-      qmp.on('MIGRATION', () => wake?.());
-      await qmp.execute('migrate-incoming', { uri: `fd:${STREAM_FD}` }, { timeoutMs: 10_000 });
-      const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
-      for (;;) {
-        // QEMU 7.2 exits when an incoming migration fails: the call then fails as interrupted.
-        const q = await qmp.execute<{ status?: string }>('query-migrate', {}, { timeoutMs: 10_000 });
-        if (q.status === 'completed') break;
-        if (q.status === 'failed' || q.status === 'cancelled') throw new Error(`the incoming migration ${q.status}`);
-        if (Date.now() > deadline) throw new Error(`no result within ${(opts.timeoutMs ?? 600_000) / 1000} s`);
-        await new Promise<void>((r) => { const t = setTimeout(r, 200); wake = () => { clearTimeout(t); r(); }; });
-      }
-      if (header.wasRunning && !opts.paused) await qmp.executeAndWait('cont', {}, 'RESUME', { timeoutMs: 10_000 });
+      await feedStream(qmp, { resume: header.wasRunning && !opts.paused, timeoutMs: opts.timeoutMs ?? 600_000, pollMs: deps.pollMs });
     } finally {
       await qmp.close().catch(() => undefined);
     }
@@ -184,5 +204,5 @@ export async function restoreGuest(file: string, opts: RestoreOptions = {}): Pro
   } finally {
     lock.release();
   }
-  return { name, header, status: await guestStatus(name), elapsedMs: Date.now() - t0, definition: plan.definition };
+  return { name, header, status: await deps.guestStatus(name), elapsedMs: Date.now() - t0, definition: plan.definition };
 }

@@ -46,6 +46,8 @@ describe('comparable and specDiff', () => {
     expect(specDiff(stored, file)).toEqual([]);
     expect(specDiff(spec({ nics: [{ type: 'user', mac: '52:54:00:00:00:02' }] }), file)).toHaveLength(1);
     expect(comparable(stored).nics).toEqual([expect.objectContaining({ mac: undefined })]);
+    // A stored NIC the file lacks is a difference, not a crash.
+    expect(specDiff(spec({ nics: [{ type: 'user' }, { type: 'user' }] }), file)).toEqual([expect.stringMatching(/^  nics: stored \[.*\], in the file \[.*\]$/)]);
   });
   it('names each differing field with both values, sorted', () => {
     expect(specDiff(spec(), spec({ extraArgs: EXEC, memory: '256M' }))).toEqual([
@@ -95,6 +97,9 @@ describe('planRestore', () => {
     expect(e.code).toBe('INVALID');
     expect(e.message).toContain(`restore: the definition in ${FILE} differs from the stored definition of "g1":\n  extraArgs: stored [], in the file ["-incoming","exec:touch /tmp/x"]`);
     expect(e.hint).toContain("\n  qkvm restore '/tmp/saves/g1 save' --use-file-definition");
+    // One line per differing field.
+    expect(errorOf(() => planRestore(FILE, spec({ memory: '256M', cpu: 'max' }), spec(), undefined, {})).message)
+      .toMatch(/:\n  cpu: stored \(none\), in the file "max"\n  memory: stored "128M", in the file "256M"$/);
   });
   it('with --use-file-definition the file\'s extraArgs still need this command\'s flags', () => {
     const e = errorOf(() => planRestore(FILE, spec({ extraArgs: EXEC }), spec(), undefined, { useFileDefinition: true }));
