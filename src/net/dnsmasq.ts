@@ -96,7 +96,8 @@ export async function stopDnsmasq(network: string, onCommand?: CommandListener):
   const deadline = Date.now() + 5000;
   while (pids.some(mine) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   for (const pid of pids.filter(mine)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  const kdeadline = Date.now() + 2000;
+  // Generous: on a loaded host a killed process can take a while to leave /proc.
+  const kdeadline = Date.now() + 5000;
   while (pids.some(mine) && Date.now() < kdeadline) await new Promise((r) => setTimeout(r, 20));
   const left = pids.filter(mine);
   if (left.length === 0) { try { unlinkSync(pidFile); } catch { /* none */ } }
