@@ -23,7 +23,7 @@ describe('acquireLock', () => {
     const info = JSON.parse(readFileSync(l.path, 'utf8'));
     expect(info).toMatchObject({ pid: process.pid, start: startTimeOf(process.pid), reason: 'testing' });
     expect(info.token).toMatch(/^[0-9a-f]{16}$/);
-    await expect(acquireLock('vm', 'x', 'again')).rejects.toMatchObject({ code: 'LOCKED', message: `vm "x" is busy: testing (qkvm pid ${process.pid})` });
+    await expect(acquireLock('vm', 'x', 'again')).rejects.toMatchObject({ code: 'LOCKED', message: `vm "x" is busy: testing (qkvm pid ${process.pid})`, hint: 'wait for that command to finish, then try again' });
     l.release();
     expect(existsSync(l.path)).toBe(false);
     (await acquireLock('vm', 'x', 'again')).release();

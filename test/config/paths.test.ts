@@ -2,10 +2,10 @@
 // paths, kinds live in separate subtrees, and a state directory another user
 // could have planted (symlink, foreign owner, loose mode) is refused.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkStateDir, home, qkvmHome, qkvmRun, run } from '../../src/config/paths.js';
+import { checkStateDir, home, projectRoot, qkvmHome, qkvmRun, run, scripts, templatesDir } from '../../src/config/paths.js';
 
 let root: string;
 beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'qkvm-paths-')); });
@@ -201,5 +201,39 @@ describe('default state directories when QKVM_HOME / QKVM_RUN are not set', () =
     chmodSync(tmpRun, 0o700);
     expect(qkvmRun()).toBe(tmpRun);
     expect(run.vmDir('g')).toBe(join(tmpRun, 'vms', 'g'));
+  });
+});
+
+describe('bundled files', () => {
+  it('scripts and templates are found in the package root, and exist', () => {
+    expect(JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).name).toBe('qkvm');
+    const want: [string, string][] = [
+      [scripts.ifup(), join(projectRoot, 'scripts', 'qemu-ifup')],
+      [scripts.ifdown(), join(projectRoot, 'scripts', 'qemu-ifdown')],
+      [scripts.setupHost(), join(projectRoot, 'scripts', 'setup-host.sh')],
+      [scripts.buildDemoGuest(), join(projectRoot, 'scripts', 'build-demo-guest.sh')],
+      [templatesDir(), join(projectRoot, 'templates')],
+    ];
+    for (const [got, path] of want) { expect(got).toBe(path); expect(existsSync(path), path).toBe(true); }
+    expect(lstatSync(templatesDir()).isDirectory()).toBe(true);
+  });
+});
+
+describe('refusals name the variable the directory came from', () => {
+  const keys = ['QKVM_HOME', 'QKVM_RUN', 'XDG_DATA_HOME', 'XDG_RUNTIME_DIR'];
+  const saved: Record<string, string | undefined> = {};
+  beforeEach(() => { for (const k of keys) { saved[k] = process.env[k]; delete process.env[k]; } });
+  afterEach(() => { vi.restoreAllMocks(); for (const k of keys) { if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k]; } });
+
+  it('XDG_DATA_HOME/qkvm and XDG_RUNTIME_DIR/qkvm are checked as QKVM_HOME and QKVM_RUN', () => {
+    vi.spyOn(process, 'getuid').mockReturnValue(4242);
+    mkdirSync(join(root, 'data'));
+    mkdirSync(join(root, 'xdg'));
+    symlinkSync('/tmp', join(root, 'data', 'qkvm'));
+    symlinkSync('/tmp', join(root, 'xdg', 'qkvm'));
+    process.env.XDG_DATA_HOME = join(root, 'data');
+    process.env.XDG_RUNTIME_DIR = join(root, 'xdg');
+    expect(() => qkvmHome()).toThrow(`QKVM_HOME ${join(root, 'data', 'qkvm')} is a symbolic link`);
+    expect(() => qkvmRun()).toThrow(`QKVM_RUN ${join(root, 'xdg', 'qkvm')} is a symbolic link`);
   });
 });

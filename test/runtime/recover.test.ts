@@ -187,7 +187,7 @@ describe('recover: details the mutants found', () => {
   it('a started spec with taps says it released them; without taps it does not', async () => {
     const dir = mkVm('g');
     writeFileSync(join(dir, 'qemu.pid'), `${deadPid()}`);
-    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ name: 'g', nics: [], _nics: [{ tap: 'qkvm-none0', mac: '52:54:00:00:00:01' }] }));
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ name: 'g', nics: [], _nics: [{ mac: '52:54:00:00:00:02' }, { tap: 'qkvm-none0', mac: '52:54:00:00:00:01' }] }));
     expect((await recoverGuest('g')).actions).toEqual(['released its taps', `removed the run files in ${dir}`]);
     writeFileSync(join(dir, 'qemu.pid'), `${deadPid()}`);
     writeFileSync(join(dir, 'spec.json'), JSON.stringify({ name: 'g', nics: [], _nics: [{ mac: '52:54:00:00:00:01' }] }));
@@ -209,6 +209,13 @@ describe('recover: details the mutants found', () => {
     const before = tree(dir);
     expect((await recoverGuest('g')).actions).toEqual([]);
     expect(tree(dir)).toEqual(before);
+  });
+
+  it('cleanup keeps the logs and a crash marker for a post-mortem', async () => {
+    const dir = mkVm('g');
+    for (const f of ['crashed', 'qemu.log', 'serial.log', 'qmp.sock', 'spec.json']) writeFileSync(join(dir, f), '{}');
+    await cleanupRunDir('g');
+    expect(ls(dir)).toEqual(['crashed', 'qemu.log', 'serial.log']);
   });
 
   it('all: logs go too, and the emptied dir is removed', async () => {
