@@ -40,7 +40,7 @@ export async function benchLifecycle(opts: { rounds?: number } = {}): Promise<Be
     define('b0');
     const { binary, args } = JSON.parse(qkvm('cmdline', 'b0', '--json')) as { binary: string; args: string[] };
     const rawDir = join(runDir, 'raw');
-    const rawArgs = args.map((a) => a.replaceAll(join(runDir, 'b0'), rawDir));
+    const rawArgs = args.map((a) => a.replaceAll(join(runDir, 'vms', 'b0'), rawDir));
     const script = join(home, 'raw-start.sh');
     const hasPython = spawnSync('python3', ['-c', '0']).status === 0;
     if (!hasPython) notes.push('python3 is missing: the raw script reads the QMP greeting with node, which adds its start-up time to the raw side');
@@ -86,7 +86,7 @@ export async function benchLifecycle(opts: { rounds?: number } = {}): Promise<Be
     // --- QMP round trip: the client vs a bare socket, on the same monitor.
     // Interleaved blocks after a warm-up, so that neither side is measured while
     // the freshly started guests are still settling.
-    const sock = join(runDir, 'b0', 'qmp.sock');
+    const sock = join(runDir, 'vms', 'b0', 'qmp.sock');
     const N = 100;
     const clientLoop = async (n: number) => {
       const client = new QmpClient();
