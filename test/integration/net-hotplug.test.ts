@@ -28,7 +28,8 @@ describe.skipIf(why !== '' && !IN_CI)('NIC hotplug', () => {
     const r = await lab.qkvm(['attach-interface', 'hpg', '--net', 'hpnet', '--mac', mac]);
     expect(r.stdout).toMatch(/attached net0/);
     expect(r.stderr).toMatch(/qmp: \{"execute":"netdev_add"/); // the QMP commands are shown
-    const [, addr] = await g.waitFor(/QKVM-NET eth0 (10\.66\.0\.\d+)/, 60_000, from);
+    // Up to the line end: a match taken mid-line would read 10.66.0.7 for 10.66.0.74.
+    const [, addr] = await g.waitFor(/QKVM-NET eth0 (10\.66\.0\.\d+)\r?\n/, 60_000, from);
     const ping = await g.run('ping -c 2 -W 5 10.66.0.1');
     expect(ping.status, ping.out).toBe(0);
     const ifaddr = JSON.parse((await lab.qkvm(['domifaddr', 'hpg', '--json'])).stdout);

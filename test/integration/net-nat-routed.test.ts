@@ -25,7 +25,8 @@ describe.skipIf(why !== '' && !IN_CI)('nat and routed networks', () => {
     expect(info.definition.subnet).toBe('192.168.122.0/24');
     await lab.defineGuest('natg', { nics: [{ network: 'default' }] });
     const g = await lab.boot('natg');
-    const [, addr] = await g.waitFor(/QKVM-NET eth0 (192\.168\.122\.\d+)/);
+    // Up to the line end: a match taken mid-line would cut the address short.
+    const [, addr] = await g.waitFor(/QKVM-NET eth0 (192\.168\.122\.\d+)\r?\n/);
 
     const leases = JSON.parse((await lab.qkvm(['net', 'leases', 'default', '--json'])).stdout);
     expect(leases.map((l: { ip: string }) => l.ip)).toContain(addr);
