@@ -43,7 +43,7 @@ export async function driveMigration(qmp: QmpClient, start: () => Promise<unknow
       const q = await qmp.execute<QueryMigrate>('query-migrate', {}, { timeoutMs: 10_000 });
       const status = q.status ?? 'none';
       if (status !== 'none') opts.onProgress?.(progressOf(q));
-      if (status === 'completed') return resultOf(q);
+      if (status === 'completed') return resultOf(await settled(qmp, q));
       if (FINAL.has(status)) {
         throw new MigrationFailed(status, q['error-desc'], status === 'cancelled'
           ? 'the migration was cancelled'
@@ -59,4 +59,17 @@ export async function driveMigration(qmp: QmpClient, start: () => Promise<unknow
   } finally {
     off();
   }
+}
+
+/**
+ * QEMU 7.2's migration thread sets the state to "completed" before it computes
+ * total-time and downtime, and query-migrate can run in between: it then says
+ * total-time 0. Asks again for a moment until the numbers are in.
+ */
+async function settled(qmp: QmpClient, q: QueryMigrate): Promise<QueryMigrate> {
+  for (let i = 0; i < 20 && !((q['total-time'] ?? 0) > 0); i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    q = await qmp.execute<QueryMigrate>('query-migrate', {}, { timeoutMs: 10_000 });
+  }
+  return q;
 }

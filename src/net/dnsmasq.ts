@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { run as runPaths } from '../config/paths.js';
-import { isAlive, readCmdline, readExe } from '../runtime/proc.js';
+import { isAlive, processStartTime, readCmdline, readExe } from '../runtime/proc.js';
 import { isNetworkDnsmasq, type ProcFacts } from './ownership.js';
 import { defaultDhcpRange, parseCidr, parseDhcpRange } from './cidr.js';
 import { run, type CommandListener } from './exec.js';
@@ -85,14 +85,23 @@ export async function startDnsmasq(spec: NetworkSpec, onCommand?: CommandListene
  * none of them runs. Returns the pids that would not die.
  */
 export async function stopDnsmasq(network: string, onCommand?: CommandListener): Promise<number[]> {
-  const pids = findDnsmasq(network);
   const { pidFile } = dnsmasqFiles(network);
+  // Each process is remembered by pid and start time, read on both sides of
+  // the proof, so the proof is of that very process. From then on "is it still
+  // there" asks only the start time: a dnsmasq that is exiting has already lost
+  // its argv (an empty /proc/PID/cmdline) while it still runs.
+  const started = new Map<number, number>();
+  for (const pid of findDnsmasq(network)) {
+    const before = processStartTime(pid);
+    if (before !== undefined && isNetworkDnsmasq(procFacts(pid), pidFile) && processStartTime(pid) === before) started.set(pid, before);
+  }
+  const pids = [...started.keys()];
   for (const pid of pids) {
     onCommand?.(['kill', String(pid)]);
     try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
   }
   // PID 1 reaps late here: wait for the process to stop running (or become a zombie), not for kill -0.
-  const mine = (pid: number) => isNetworkDnsmasq(procFacts(pid), pidFile);
+  const mine = (pid: number) => processStartTime(pid) === started.get(pid);
   const deadline = Date.now() + 5000;
   while (pids.some(mine) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   for (const pid of pids.filter(mine)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
