@@ -62,7 +62,7 @@ export const Disk = z.object({
   snapshot: z.boolean().default(false),
   /** Guest-side name hint (vda, sdb, hdc): used as the device id for hotplug. */
   target: z.string().regex(/^[a-z]{2,3}[a-z]$/, 'must look like vda, sdb or hdc').optional(),
-  /** A regular file outside every storage pool, attached on purpose: never removed by qkvm (see docs/readme/storage.md). */
+  /** A regular file outside every storage pool, attached on purpose: never removed by qkvm (see docs/storage.md). */
   external: z.boolean().optional(),
   /** A host block device (QEMU's host_device, libvirt's type='block'), attached on purpose: never removed by qkvm. */
   hostDevice: z.boolean().optional(),

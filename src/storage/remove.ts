@@ -1,5 +1,5 @@
 // Removal of image files (`undefine --remove-storage`, `vol delete`). qkvm
-// deletes a file only when every one of these holds (docs/readme/storage.md):
+// deletes a file only when every one of these holds (docs/storage.md):
 //   a. it is recorded as created by qkvm (owned.ts), for this guest or for none;
 //   b. it lies inside a storage pool directory (images/ or a pool's target), its
 //      directories resolved, its own name never a symlink;
@@ -48,7 +48,7 @@ export function ownershipProblem(path: string, o: { guest?: string; roots: strin
   }
   if (!insidePool(realPathNoFollow(path), o.roots)) return `it is outside every storage pool (${o.roots.join(', ')}): qkvm never removes such a file`;
   const { rec, replaced } = ownedRecord(path, o.owned);
-  if (!rec) return 'qkvm has no record of creating it (made by hand, or before qkvm kept records): see "Images made before the record" in docs/readme/storage.md';
+  if (!rec) return 'qkvm has no record of creating it (made by hand, or before qkvm kept records): see "Images made before the record" in docs/storage.md';
   if (replaced) return `it is not the file qkvm created there on ${rec.created} (another file took its name)`;
   if (o.guest && rec.guest && rec.guest !== o.guest) return `qkvm created it for guest "${rec.guest}", not "${o.guest}"`;
   return undefined;

@@ -342,7 +342,7 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
     warnings.push(`kept as extraArgs, passed to QEMU unchecked: ${extraNames.join('; ')}`);
   }
 
-  // The schema's order, so the YAML reads like docs/readme/definition.md.
+  // The schema's order, so the YAML reads like docs/definition.md.
   const ORDER = ['name', 'description', 'memory', 'cpu', 'smp', 'machine', 'accel', 'boot', 'kernel', 'initrd', 'append', 'disks', 'nics', 'display', 'vga', 'balloon', 'tablet', 'serial', 'numa', 'hugepages', 'memMerge', 'extraArgs'];
   const ordered = Object.fromEntries(ORDER.filter((k) => spec[k] !== undefined).map((k) => [k, spec[k]])) as VmSpecInput & Record<string, unknown>;
   try {
