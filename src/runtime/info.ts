@@ -6,7 +6,7 @@ import type { VmSpec } from '../config/schema.js';
 import { smpOf } from '../config/smp.js';
 import { parseSize } from '../config/size.js';
 import { bootTimeSeconds, CLK_TCK, PAGE_SIZE, readStat } from './proc.js';
-import { guestStatus, runGuestNames, startedSpec, isActive, type GuestStatus, type GuestState } from './state.js';
+import { guestStatus, readLocks, runGuestNames, startedSpec, isActive, type GuestStatus, type GuestState } from './state.js';
 import { QmpClient } from '../qmp/index.js';
 import { stateSocket } from './qmp.js';
 
@@ -51,8 +51,9 @@ function specFacts(spec: Pick<VmSpec, 'memory' | 'smp' | 'autostart'> | undefine
  */
 export async function listGuests(opts: { all?: boolean } = {}): Promise<GuestSummary[]> {
   const out: GuestSummary[] = [];
+  const locks = readLocks();
   await Promise.all(knownGuests().map(async (name) => {
-    const st = await guestStatus(name);
+    const st = await guestStatus(name, { locks });
     if (!opts.all && !isActive(st.state)) return;
     const defined = existsSync(home.vmFile(name));
     let spec: any = isActive(st.state) ? startedSpec(name) : undefined;

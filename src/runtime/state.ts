@@ -164,10 +164,15 @@ export function posixLockHolders(dev: number, ino: number, locksText?: string): 
 }
 
 /** The pid whose POSIX lock on the pidfile witnesses that QEMU lives; never read from the file's content. */
-export function witnessPid(pidFile: string): number | undefined {
+export function witnessPid(pidFile: string, locksText?: string): number | undefined {
   const st = lstatOr(pidFile);
   if (!st?.isFile()) return undefined;
-  return posixLockHolders(st.dev, st.ino)[0];
+  return posixLockHolders(st.dev, st.ino, locksText)[0];
+}
+
+/** /proc/locks as one text, read once for a whole `list`; undefined when unreadable. */
+export function readLocks(): string | undefined {
+  try { return readFileSync('/proc/locks', 'utf8'); } catch { return undefined; }
 }
 
 // One pass over /proc serves every guest of a `list`; liveness is rechecked fresh on each use.
@@ -195,11 +200,11 @@ export function scanQemuFor(sock: string): number[] {
 export interface Identity { pid: number; by: 'witness' | 'argv' }
 
 /** The guest's QEMU, proven: the witness's pid confirmed by argv, else an exact argv match. */
-export function qemuIdentity(name: string): Identity | undefined {
+export function qemuIdentity(name: string, locksText?: string): Identity | undefined {
   const { dir } = runDirOf(name);
   const sock = join(dir, 'qmp.sock');
   if (!runDirProblem(dir)) {
-    const w = witnessPid(join(dir, 'qemu.pid'));
+    const w = witnessPid(join(dir, 'qemu.pid'), locksText);
     if (w !== undefined && isQemuFor(w, sock)) return { pid: w, by: 'witness' };
   }
   // No run directory, no sockets: nothing to scan for (and a plain `list` stays fast).
@@ -247,10 +252,14 @@ async function queryStatus(sock: string, timeoutMs: number): Promise<string | un
 
 const RECOVER = (name: string) => `\`qkvm recover ${name}\` (or start/destroy) clears it`;
 
-/** Derives the state from the run directory and /proc. Reads only. */
-export async function guestStatus(name: string, opts: { query?: boolean } = {}): Promise<GuestStatus> {
+/**
+ * Derives the state from the run directory and /proc. Reads only. `locks` is
+ * /proc/locks read once by a caller that asks about many guests (`list`): a
+ * witness it names is still confirmed fresh in /proc/PID.
+ */
+export async function guestStatus(name: string, opts: { query?: boolean; locks?: string } = {}): Promise<GuestStatus> {
   const { dir, legacy } = runDirOf(name);
-  const id = qemuIdentity(name);
+  const id = qemuIdentity(name, opts.locks);
   const pid = id?.pid;
   const problem = runDirProblem(dir);
   if (problem) {

@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   argvHasSocket, devId, guestStatus, isActive, isLegacyGuestDir, isQemuArgv, isQemuFor, legacyDir, pidAlive, posixLockHolders,
   qemuIdentity, qemuPid, qemuProcesses, requireActive, runDirOf, runDirProblem, runFiles, runGuestNames, scanQemuFor, startedSpec,
-  waitGone, witnessPid, RESERVED_RUN_NAMES,
+  readLocks, waitGone, witnessPid, RESERVED_RUN_NAMES,
 } from '../../src/runtime/state.js';
 import { startTimeOf } from '../../src/config/lock.js';
 import { alive, impostor, killHard, startWitness, tree } from './witness.js';
@@ -109,6 +109,23 @@ describe('a real QEMU: witness and argv', () => {
     expect(await requireActive('g', { query: false })).toMatchObject({ pid });
     expect(tree(runDir)).toEqual(before);
     expect(alive(pid)).toBe(true);
+  });
+
+  it('one /proc/locks read serves many guests (list); a stale one never calls a dead QEMU live', async () => {
+    const a = witness('a');
+    const b = witness('b');
+    const locks = readLocks()!;
+    expect(qemuIdentity('a', locks)).toEqual({ pid: a, by: 'witness' });
+    expect(qemuIdentity('b', locks)).toEqual({ pid: b, by: 'witness' });
+    // b dies after the snapshot: its lock line is still in the text, its process is not.
+    killHard(b);
+    fresh();
+    expect(qemuIdentity('b', locks)).toBeUndefined();
+    expect((await guestStatus('b', { query: false, locks })).state).toBe('crashed');
+    // A snapshot that predates a QEMU: found anyway, by argv.
+    const c = witness('c');
+    fresh();
+    expect(qemuIdentity('c', locks)).toEqual({ pid: c, by: 'argv' });
   });
 
   it('a pidfile deleted under a live QEMU: found by exact argv', async () => {
