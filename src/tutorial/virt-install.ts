@@ -577,7 +577,8 @@ export function parseVirtInstall(argv: string[], opts: { cwd: string }): VirtIns
     spec.display = { type: 'none' };
     if (listen !== undefined || port !== undefined || password !== undefined) notes.push('--graphics none: listen=, port= and password= are ignored');
   } else if (gtype === 'vnc') {
-    const display: Record<string, unknown> = { type: 'vnc' };
+    // Loopback unless told, and written down, so the definition says where VNC listens.
+    const display: Record<string, unknown> = { type: 'vnc', listen: '127.0.0.1' };
     if (listen !== undefined) {
       if (listen === 'localhost') display.listen = '127.0.0.1';
       else if (listen === 'none' || listen === 'socket') notes.push(`--graphics listen=${listen}: VNC listens on 127.0.0.1 here`);
