@@ -223,10 +223,11 @@ export function tokenize(argv: string[]): Token[] {
     if (!kind) throw invalid(`virt-install: unknown option "${written}"`, 'see `qkvm virt-install --help` for the options qkvm reads');
     if (kind === 'n' && value !== undefined && !['print-xml'].includes(flag)) throw invalid(`virt-install: ${written} takes no value (got "${value}")`);
     if (kind === 'v' && value === undefined) {
-      if (i + 1 >= argv.length) throw invalid(`virt-install: ${written} needs a value`);
+      // The next option is not a value (except for --extra-args, whose kernel arguments may start with dashes).
+      if (i + 1 >= argv.length || (argv[i + 1].startsWith('--') && flag !== 'extra-args')) throw invalid(`virt-install: ${written} needs a value`);
       value = argv[++i];
     }
-    if (kind === 'o' && value === undefined && i + 1 < argv.length && !argv[i + 1].startsWith('-')) value = argv[++i];
+    if (kind === 'o' && value === undefined && i + 1 < argv.length && (!argv[i + 1].startsWith('-') || /^-\d+$/.test(argv[i + 1]))) value = argv[++i];
     out.push({ flag, value, written });
   }
   return out;

@@ -6,6 +6,7 @@
 // the demo's marker), that refused lines say why and leave nothing behind.
 import { execa } from 'execa';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -165,4 +166,30 @@ describe.skipIf(!!why && !IN_CI)(`virt-install corpus (${corpus.length} lines)${
       }
     }, 240_000);
   }
+
+  it('removes only what it made when the start fails after an image was created', async () => {
+    // QEMU cannot bind a VNC port that is taken: the failure comes after the image and the definition exist.
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(5944, '127.0.0.1', resolve));
+    try {
+      const keep = world.mapped('/var/lib/libvirt/images/cirros-0.5.2-x86_64-disk.img');
+      const r = await world.exec('virt-install --name fail01 --ram 256 --disk path=/var/lib/libvirt/images/fail01.qcow2,size=1 --disk ' + keep + ' --pxe --graphics vnc,port=5944 --noautoconsole');
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/QEMU could not start guest "fail01"/);
+      expect(existsSync(world.mapped('/var/lib/libvirt/images/fail01.qcow2'))).toBe(false);
+      expect(existsSync(keep)).toBe(true);
+      expect(existsSync(path.join(world.home, 'vms', 'fail01.yaml'))).toBe(false);
+      const owned = JSON.parse(readFileSync(path.join(world.home, 'storage', 'owned.json'), 'utf8')).images;
+      expect(owned.some((o: any) => o.guest === 'fail01')).toBe(false);
+    } finally {
+      server.close();
+    }
+  }, 120_000);
+
+  it('prints its help with examples', async () => {
+    const r = await world.exec('virt-install --help');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: qkvm virt-install --name NAME/);
+    expect(r.stdout).toMatch(/Examples:\n  qkvm virt-install --name=web --ram 2048/);
+  });
 });
