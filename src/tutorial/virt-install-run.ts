@@ -2,7 +2,7 @@
 // against the host (files, formats, pools, networks, the installer's kernel),
 // then acted on in order: images, definition, start. Everything is checked
 // before anything is made; a failure after that removes only what this run made.
-import { existsSync, mkdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -121,7 +121,7 @@ export async function resolvePlan(plan: VirtInstallPlan): Promise<{ spec: VmSpec
   const usedVolumes = new Set<string>();
   for (const p of plan.disks) {
     const d = spec.disks[p.index];
-    const flag = p.media === 'cdrom' && !p.path?.length ? '--cdrom' : `--disk`;
+    const flag = p.flag ?? '--disk';
     if (p.pool) {
       if (!poolExists(p.pool)) {
         if (p.pool !== 'default') throw invalid(`--disk pool=${p.pool}: no such pool`, 'see `qkvm pool list`');
@@ -297,6 +297,10 @@ export async function virtInstall(argv: string[], hooks: VirtInstallHooks = {}):
       await execa('xorriso', ['-osirrox', 'on', '-indev', r.installer.fromIso,
         '-extract', `/${r.installer.inIso!.kernel}`, join(dir, 'vmlinuz'),
         '-extract', `/${r.installer.inIso!.initrd}`, join(dir, 'initrd')], { stdio: 'ignore' });
+      // Only regular files: a symlink in the ISO must not make QEMU read some other host file as the kernel.
+      for (const f of ['vmlinuz', 'initrd']) {
+        if (!lstatSync(join(dir, f)).isFile()) throw invalid(`--location ${r.installer.fromIso}: /${f === 'vmlinuz' ? r.installer.inIso!.kernel : r.installer.inIso!.initrd} is not a regular file in the ISO`);
+      }
     }
     const { createGuest } = await import('../runtime/define.js');
     const { spec } = await createGuest(plan.name, { overrides: r.spec, onNote: note, onWarning: hooks.onWarning });

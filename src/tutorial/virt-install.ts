@@ -121,6 +121,8 @@ export interface DiskPlan {
   format?: 'qcow2' | 'raw';
   sparse: boolean;
   media: 'disk' | 'cdrom';
+  /** The flag it came from, for messages: --disk, --cdrom or --file. */
+  flag?: string;
 }
 
 export interface NicPlan { index: number; bridge: string }
@@ -173,7 +175,7 @@ export function osDefaults(variant: string | undefined, osType?: string): OsDefa
   const v = (variant ?? '').toLowerCase();
   if (!v) return osType?.toLowerCase() === 'windows' ? { diskBus: 'ide', nicModel: 'e1000', vga: 'std', known: true } : { diskBus: 'virtio', nicModel: 'virtio', known: true };
   // Old Windows: no AHCI, no e1000 driver in XP's box (rtl8139 it has).
-  if (/^(win(2k|xp|2k3|nt|me|9x|95|98))/.test(v)) return { diskBus: 'ide', nicModel: 'rtl8139', vga: 'cirrus', known: true };
+  if (/^win(2k|2k3|2k3r2|xp|xp64|nt[0-9.]*|me|9x|95|98)$/.test(v)) return { diskBus: 'ide', nicModel: 'rtl8139', vga: 'cirrus', known: true };
   if (/^win(vista|7|8|8\.1|2k8|2k8r2|2k12|2k12r2)/.test(v)) return { diskBus: 'sata', nicModel: 'e1000', vga: 'std', known: true };
   if (/^win(10|11|2k16|2k19|2k22|2k25)/.test(v)) return { diskBus: 'sata', nicModel: 'e1000', vga: 'std', known: true };
   if (v === 'generic' || v === 'unknown' || v === 'none') return { diskBus: 'ide', nicModel: 'e1000', known: true };
@@ -474,12 +476,12 @@ export function parseVirtInstall(argv: string[], opts: { cwd: string }): VirtIns
     // The old -f/--file PATH [-s GiB] form of virt-install 0.x tutorials.
     const sizes = all('file-size');
     const i = all('file').indexOf(t);
-    disk({ file: abs(t.value!), bus: os.diskBus, readonly: false }, { path: abs(t.value!), size: sizes[i] ? GiB(sizes[i].value!, '--file-size') : undefined, sparse: !has('nonsparse'), media: 'disk' });
+    disk({ file: abs(t.value!), bus: os.diskBus, readonly: false }, { flag: '--file', path: abs(t.value!), size: sizes[i] ? GiB(sizes[i].value!, '--file-size') : undefined, sparse: !has('nonsparse'), media: 'disk' });
   }
   if (has('file-size') && !has('file')) throw invalid('--file-size needs --file PATH');
   if (cdrom !== undefined) {
     if (/^(https?|ftp):\/\//.test(cdrom)) throw invalid(`--cdrom ${cdrom}: qkvm reads a local ISO, not a URL`, 'download it first, then --cdrom /path/to.iso');
-    disk({ file: abs(cdrom), media: 'cdrom', bus: spec.machine === 'q35' ? 'sata' : 'ide' }, { path: abs(cdrom), sparse: true, media: 'cdrom' });
+    disk({ file: abs(cdrom), media: 'cdrom', bus: spec.machine === 'q35' ? 'sata' : 'ide' }, { flag: '--cdrom', path: abs(cdrom), sparse: true, media: 'cdrom' });
   }
   if (!spec.disks.length && !has('nodisks') && !imp && plan.install.kind !== 'kernel' && plan.install.kind !== 'location' && plan.install.kind !== 'pxe') {
     notes.push('no --disk: the guest has no hard disk (add --disk size=N to give it one)');
@@ -626,7 +628,7 @@ export function parseVirtInstall(argv: string[], opts: { cwd: string }): VirtIns
 
   // ---- the rest
   if (has('autostart')) spec.autostart = true;
-  if (has('debug')) notes.push('--debug: qkvm prints the definition and the QEMU command it runs');
+  if (has('debug')) notes.push('--debug: qkvm also prints the definition it stored (see the QEMU command with `qkvm cmdline NAME --explain`)');
   if (plan.printXml && last('print-xml') !== undefined) notes.push(`--print-xml ${last('print-xml')}: qkvm prints the whole definition`);
   if (plan.install.kind === 'location' && !plan.printXml && !plan.dryRun && plan.autoconsole && spec.display && (spec.display as any).type === 'none' && !/console=ttyS0/.test(extraArgs ?? '')) {
     notes.push('--location with --graphics none: add --extra-args "console=ttyS0" to see the installer on the serial console');

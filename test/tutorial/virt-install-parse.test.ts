@@ -91,6 +91,9 @@ describe('virt-install argv', () => {
     expect(osDefaults('ubuntu22.04')).toMatchObject({ diskBus: 'virtio', nicModel: 'virtio', known: true });
     expect(osDefaults('win10')).toMatchObject({ diskBus: 'sata', nicModel: 'e1000' });
     expect(osDefaults('winxp')).toMatchObject({ diskBus: 'ide', nicModel: 'rtl8139', vga: 'cirrus' });
+    expect(osDefaults('win2k8r2')).toMatchObject({ diskBus: 'sata', nicModel: 'e1000' });
+    expect(osDefaults('win2k19')).toMatchObject({ diskBus: 'sata' });
+    expect(osDefaults('win2k3')).toMatchObject({ diskBus: 'ide', nicModel: 'rtl8139' });
     expect(osDefaults('rhel4.8')).toMatchObject({ diskBus: 'ide' });
     expect(osDefaults('zork3')).toMatchObject({ diskBus: 'virtio', known: false });
     const p = parse('--name a --os-variant zork3 --import --disk a.qcow2');
