@@ -37,7 +37,7 @@ const FLAGS: Record<string, 'v' | 'o' | 'n'> = {
   'virt-type': 'v', accelerate: 'n', hvm: 'n', paravirt: 'n', arch: 'v', machine: 'v',
   autostart: 'n', 'print-xml': 'o', 'dry-run': 'n', force: 'n', debug: 'n', connect: 'v', wait: 'o', noreboot: 'n',
   description: 'v', metadata: 'v', check: 'v', memballoon: 'v', input: 'v', controller: 'v', features: 'v', clock: 'v',
-  events: 'v', noapic: 'n', noacpi: 'n', quiet: 'n', 'noautoconsole ': 'n', transient: 'n', destroy_on_exit: 'n',
+  events: 'v', noapic: 'n', noacpi: 'n', quiet: 'n', transient: 'n', destroy_on_exit: 'n',
   'destroy-on-exit': 'n', help: 'n', 'host-device': 'v', filesystem: 'v', 'cloud-init': 'v', unattended: 'o',
   'location-kernel': 'v', 'location-initrd': 'v', tpm: 'v', watchdog: 'v', smartcard: 'v', redirdev: 'v', memorybacking: 'v',
   security: 'v', numatune: 'v', blkiotune: 'v', memtune: 'v', idmap: 'v', sysinfo: 'v', qemu_commandline: 'v', 'qemu-commandline': 'v',
