@@ -14,9 +14,10 @@ set -euo pipefail
 # kmod                             modinfo, to read the kernel modules' dependencies
 # dnsmasq-base, nftables, iproute2 DHCP/DNS, NAT and taps/bridges for networks
 # gzip                             compresses the initramfs
+# xorriso                          reads installer ISOs (virt-install --location) without mounting
 PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
-  dnsmasq-base nftables iproute2 gzip
+  dnsmasq-base nftables iproute2 gzip xorriso
 )
 
 die() {

@@ -65,3 +65,12 @@ export function unmarkArgs(argv: Record<string, unknown>): void {
 
 /** A yargs message without the marks. */
 export const unmarkText = (s: string): string => s.replaceAll(NEGATIVE_MARK, '');
+
+/**
+ * Web pages turn "--" into an en dash (–) or an em dash (—): a pasted
+ * "–name" or "—name" is read as "--name". Only a dash that starts an argument
+ * and is followed by a letter (or a hyphen), so values keep their dashes.
+ */
+export function normalizeDashes(argv: string[]): string[] {
+  return argv.map((t) => t.replace(/^[\u2013\u2014]-?(?=[A-Za-z])/, '--'));
+}

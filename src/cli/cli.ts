@@ -4,6 +4,8 @@ import { fastPath } from './fast.js';
 
 export async function runCli(argv: string[]): Promise<void> {
   if (await fastPath(argv)) return;
+  // virt-install's grammar is its own (short options, optional values, option lists): read by its own parser.
+  if (argv[0] === 'virt-install') return (await import('./virt-install.js')).virtInstallCommand(argv.slice(1));
   const { buildParser } = await import('./parser.js');
   await (await buildParser(argv)).parseAsync();
 }

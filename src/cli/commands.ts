@@ -20,6 +20,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'memory': async () => (await import('./memory.js')).memoryCommands,
   'vcpu': async () => (await import('./vcpu.js')).vcpuCommands,
   'migrate': async () => (await import('./migrate.js')).migrateCommands,
+  'virt-install': async () => (await import('./virt-install.js')).virtInstallCommands,
 };
 
 /** The name of every command and alias, as yargs sees it ('start <name>' -> 'start'). */

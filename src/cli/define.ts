@@ -47,7 +47,6 @@ export function parseNetworkFlag(text: string, hostfwd: string[] = []): Record<s
 export const defineCommands: CommandModule<any, any>[] = [
   {
     command: 'create <name>',
-    aliases: ['virt-install'],
     describe: 'Create a guest definition from flags, a template, or a raw QEMU command line',
     builder: (y) => name(y)
       .option('template', { alias: 't', type: 'string', describe: 'start from templates/T.yaml (see `qkvm templates`)' })

@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs';
 import { action, exitCodeFor, reportError } from './action.js';
 import { parseFast } from './fast.js';
+import { normalizeDashes } from './args.js';
 
 // A reader that went away (`qkvm list | head -1`) is not an error: stop writing
 // to it and let the command finish what it started, quietly.
@@ -23,7 +24,8 @@ const fatal = (e: unknown) => { reportError(e); process.exit(exitCodeFor(e)); };
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
-const argv = process.argv.slice(2);
+// An en dash a web page typed for "--" (–name) is read as "--" before any parsing.
+const argv = normalizeDashes(process.argv.slice(2));
 const fast = parseFast(argv);
 if (fast && argv[0] === 'list') {
   await action(fast.cmd.run)(fast.args);
