@@ -204,9 +204,12 @@ function cache(v: string, what: string): string {
   return v;
 }
 
+/** An en or em dash typed (or printed by a web page) for "--" is read as "--". */
+export const dashes = (t: string): string => (/^[\u2013\u2014]/.test(t) ? '--' + t.slice(1).replace(/^[-\u2013\u2014]/, '') : t);
+
 /** Parses `qkvm qemu-img ARGS...` (the words after "qemu-img") into one checked command. */
 export function parseQemuImg(argv: string[]): QemuImgCommand {
-  const [cmd, ...rest] = argv;
+  const [cmd, ...rest] = argv.map(dashes);
   const notes: string[] = [];
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') return { cmd: 'help', quiet: false, notes };
   if (cmd === '-V' || cmd === '--version') return { cmd: 'version', quiet: false, notes };
