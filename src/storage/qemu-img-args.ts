@@ -323,7 +323,7 @@ export function parseQemuImg(argv: string[]): QemuImgCommand {
       positionals(cmd, pos, 1, 1);
       const b = last('b');
       if (b === undefined) throw invalid('qemu-img rebase: -b BACKING is required', 'name the new backing file with -b, or write -b "" to make the image standalone');
-      if (forceShare && !has('u')) throw invalid('qemu-img rebase: -U cannot be used to change an image', 'shut the guest that uses the image off first, then run it without -U');
+      if (forceShare) throw invalid('qemu-img rebase: -U cannot be used to change an image', 'shut the guest that uses the image off first, then run it without -U');
       for (const [n, v] of opts) if (n === 't' || n === 'T') notes.push(`note: -${n} ${cache(String(v), `cache (-${n})`)} is ignored: qkvm rebases with qemu-img's default cache`);
       return { cmd, file: pos[0], backing: String(b), backingFormat: fmt('F', 'backing format (-F)'), unsafe: has('u'), progress: has('p'), format: fmt('f', 'format'), quiet, notes };
     }

@@ -81,6 +81,7 @@ describe('parseQemuImg', () => {
     expect(parseQemuImg(['rebase', '-b', '', 'o.qcow2'])).toMatchObject({ cmd: 'rebase', backing: '', file: 'o.qcow2' });
     expect(p('rebase -u -b n.qcow2 -F qcow2 o.qcow2')).toMatchObject({ backing: 'n.qcow2', backingFormat: 'qcow2', unsafe: true });
     expect(() => p('rebase o.qcow2')).toThrow(/-b BACKING is required/);
+    expect(() => p('rebase -U -u -b n.qcow2 o.qcow2')).toThrow(/-U cannot be used to change an image/);
   });
   it('commit, amend, measure, map, compare, dd', () => {
     expect(p('commit -d -b base o')).toMatchObject({ cmd: 'commit', base: 'base', keep: true });
