@@ -3,7 +3,7 @@
 // never over an existing image, never into a base that overlays are built on,
 // never with -U for a write, and every image it creates recorded as qkvm's.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { formatSize } from '../config/size.js';
 import { QkvmError, invalid } from '../errors.js';
 import { parseQemuImg, qemuImgUsage, type QemuImgCommand } from '../storage/qemu-img-args.js';
@@ -26,13 +26,20 @@ function refuseOverwrite(path: string, how: string): QkvmError {
   });
 }
 
+/** A new image's directory must exist (qemu-img would only say the image does not exist). */
+function parentExists(path: string): void {
+  const dir = dirname(path);
+  if (!existsSync(dir)) throw new QkvmError('NOT_FOUND', `cannot create ${path}: the directory ${dir} does not exist`, { hint: `create it first: mkdir -p ${sh(dir)}` });
+}
+
 async function create(c: Extract<QemuImgCommand, { cmd: 'create' }>): Promise<void> {
-  const target = file(c.file);
   if (c.optionHelp) {
-    print((await runQemuImg('create', ['create', '-f', c.format, '-o', 'help'], target)).stdout.trimEnd());
+    print((await runQemuImg('create', ['create', '-f', c.format, '-o', 'help'], c.format)).stdout.trimEnd());
     return;
   }
+  const target = file(c.file);
   if (existsSync(target)) throw refuseOverwrite(target, 'create');
+  parentExists(target);
   let backingFormat = c.backingFormat as ImageFormat | undefined;
   if (c.backing && !backingFormat) {
     // qemu-img 7.2 refuses a backing file without -F; the probe below is the one qemu-img would have made.
@@ -59,6 +66,7 @@ async function convert(c: Extract<QemuImgCommand, { cmd: 'convert' }>): Promise<
     const e = refuseOverwrite(target, 'convert');
     throw new QkvmError('EXISTS', e.message, { hint: `${e.hint}; or add -n to write into the existing image (it must be as large as the source)` });
   }
+  if (!c.noCreate) parentExists(target);
   const bar = c.progress ? progressBar('convert') : undefined;
   const [source, ...more] = c.sources.map(file);
   await convertImage({
@@ -159,6 +167,7 @@ async function dd(c: Extract<QemuImgCommand, { cmd: 'dd' }>): Promise<void> {
   const output = file(c.output);
   if (!existsSync(input)) throw new QkvmError('NOT_FOUND', `image ${input} does not exist`);
   if (existsSync(output)) throw refuseOverwrite(output, 'dd');
+  parentExists(output);
   await runQemuImg('dd', [...c.args, `if=${input}`, `of=${output}`], input);
   await recordCreated(output, { by: 'qemu-img dd' });
 }

@@ -233,9 +233,10 @@ export function parseQemuImg(argv: string[]): QemuImgCommand {
 
   switch (cmd) {
     case 'create': {
-      positionals(cmd, pos, 1, 2);
       const options = all('o').flatMap(parseOptionList);
       const optionHelp = options.some(([k]) => k === 'help' || k === '?');
+      // `create -f qcow2 -o help` lists the format's options and needs no file, as in qemu-img.
+      positionals(cmd, pos, optionHelp ? 0 : 1, 2);
       const formatGiven = has('f');
       const f = fmt('f', 'format') ?? 'raw';
       let backing = last('b') as string | undefined;
@@ -260,7 +261,7 @@ export function parseQemuImg(argv: string[]): QemuImgCommand {
       if (size === undefined && !backing && !optionHelp) throw invalid(`qemu-img create: ${pos[0]}: no size given`, 'add the size after the file name, like 20G, or -o size=20G (or give a backing file with -b)');
       if (has('u') && backing && size === undefined) throw invalid('qemu-img create: -u needs a size', 'with -u the backing file is not opened, so give the size (or drop -u)');
       if (backing === '') backing = undefined;
-      return { cmd, file: pos[0], format: f, formatGiven, size, sizeText, backing, backingFormat, unsafe: has('u'), options: rest, optionHelp, quiet, notes };
+      return { cmd, file: pos[0] ?? '', format: f, formatGiven, size, sizeText, backing, backingFormat, unsafe: has('u'), options: rest, optionHelp, quiet, notes };
     }
     case 'convert': {
       if (pos.length < 2) positionals(cmd, pos, 2, Infinity);

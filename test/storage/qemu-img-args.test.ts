@@ -41,6 +41,7 @@ describe('parseQemuImg', () => {
   it('create: refuses a size given twice, no size, a bad preallocation and an unknown format', () => {
     expect(() => p('create -f qcow2 -o size=1G x.qcow2 2G')).toThrow(/specified only once/);
     expect(() => p('create -f qcow2 x.qcow2')).toThrow(/no size given/);
+    expect(p('create -f qcow2 -o help')).toMatchObject({ optionHelp: true });
     expect(() => p('create -f qcow2 -o preallocation=lots x.qcow2 1G')).toThrow(/preallocation: invalid mode "lots"/);
     expect(() => p('create -f qcow3 x 1G')).toThrow(/unknown format "qcow3"/);
   });
