@@ -174,6 +174,34 @@ describe('qkvm qemu-img keeps qkvm\'s guards', () => {
     expect(facts(w, 'busy.qcow2')).toMatchObject({ size: 64 * 1024 ** 2, snapshots: [] });
   });
 
+  it('never replaces an existing image; the hint (rm, then the line again) works; convert -n writes only into a non-base, unrecorded', async () => {
+    const sh = (cmd: string) => spawnSync('bash', ['-c', cmd], { cwd: w.dir, encoding: 'utf8' });
+    expect(sh('qemu-img create -q -f raw mine.img 1M && printf data | dd of=mine.img conv=notrunc status=none').status).toBe(0);
+    const before = readFileSync(path.join(w.dir, 'mine.img'));
+    const r = await w.exec('qemu-img create -f qcow2 mine.img 5G');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('already exists: qemu-img create would replace it');
+    expect(readFileSync(path.join(w.dir, 'mine.img')).equals(before)).toBe(true);
+    const hint = /remove it first: (rm .*)$/m.exec(r.stderr)![1];
+    expect(sh(hint).status).toBe(0);
+    expect((await w.exec('qemu-img create -f qcow2 mine.img 5G')).code).toBe(0);
+    expect(facts(w, 'mine.img')).toMatchObject({ format: 'qcow2', size: 5 * 1024 ** 3 });
+
+    // convert -n: into an image qkvm did not create (stays unrecorded), never into a base.
+    expect(sh('qemu-img create -q -f raw src.img 1M && printf abc | dd of=src.img conv=notrunc status=none && qemu-img create -q -f raw into.img 1M').status).toBe(0);
+    const c = await w.exec('qemu-img convert -n -f raw -O raw src.img into.img');
+    expect(c.code, c.stderr).toBe(0);
+    expect(spawnSync('qemu-img', ['compare', 'src.img', 'into.img'], { cwd: w.dir }).status).toBe(0);
+    const owned = JSON.parse(readFileSync(path.join(w.home, 'storage/owned.json'), 'utf8')).images.map((i: { path: string }) => i.path);
+    expect(owned).not.toContain(path.join(w.dir, 'into.img'));
+    expect(owned).toContain(path.join(w.dir, 'mine.img'));
+    expect((await w.exec('qemu-img create -f qcow2 nb.qcow2 1M')).code).toBe(0);
+    expect((await w.exec('qemu-img create -f qcow2 -b nb.qcow2 -F qcow2 nb-top.qcow2')).code).toBe(0);
+    const n = await w.exec('qemu-img convert -n -O qcow2 src.img nb.qcow2');
+    expect(n.code).toBe(1);
+    expect(n.stderr).toContain('is the base image of');
+  });
+
   it('an unknown command or option is exit 2 naming it, and nothing is created', async () => {
     const r = await w.exec('qemu-img create -f qcow2 -Z new.qcow2 1G');
     expect(r.code).toBe(2);
