@@ -3,6 +3,8 @@
 import { fastPath } from './fast.js';
 
 export async function runCli(argv: string[]): Promise<void> {
+  // qemu-img's grammar is getopt's (-o lists, -b "", a trailing -1G): read by its own parser, not yargs.
+  if (argv[0] === 'qemu-img') return (await import('./qemu-img.js')).runQemuImgCli({ args: argv.slice(1) });
   if (await fastPath(argv)) return;
   // virt-install's grammar is its own (short options, optional values, option lists): read by its own parser.
   if (argv[0] === 'virt-install') return (await import('./virt-install.js')).virtInstallCommand(argv.slice(1));

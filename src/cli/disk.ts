@@ -187,7 +187,15 @@ const rebase: CommandModule<any, any> = {
   }),
 };
 
-export const diskCommands: CommandModule<any, any>[] = [{
+/** Listed for --help; cli.ts runs `qkvm qemu-img ...` itself, with qemu-img's own parser (cli/qemu-img.ts). */
+const qemuImg: CommandModule<any, any> = {
+  command: 'qemu-img <command>',
+  describe: 'qemu-img\'s own spelling of the disk commands: qkvm qemu-img create -f qcow2 -o size=20G vm1.qcow2',
+  builder: (y) => y.strict(false),
+  handler: action(async (a: any) => (await import('./qemu-img.js')).runQemuImgCli({ args: process.argv.slice(process.argv.indexOf('qemu-img') + 1) })),
+};
+
+export const diskCommands: CommandModule<any, any>[] = [qemuImg, {
   command: 'disk <command>',
   describe: 'image files: create, info, check, convert, resize, snapshot, commit, rebase (qemu-img)',
   builder: (y) => y.command(create).command(info).command(check).command(convert).command(resize)

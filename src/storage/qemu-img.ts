@@ -86,9 +86,13 @@ function imgSync(op: string, args: string[], o: RunOpts): { stdout: string; exit
   return { stdout: r.stdout, exitCode: r.status };
 }
 
-function checkFormat(format: string | undefined, what = 'format'): ImageFormat | undefined {
+/** Every format qemu-img creates and converts to; guests' disks stay qcow2 or raw (IMAGE_FORMATS). */
+export const ANY_IMAGE_FORMATS: readonly string[] = ['qcow2', 'raw', 'vmdk', 'vdi', 'vhdx', 'vpc', 'qed'];
+
+function checkFormat(format: string | undefined, what = 'format', any = false): ImageFormat | undefined {
   if (format === undefined) return undefined;
-  if (!IMAGE_FORMATS.includes(format as ImageFormat)) throw invalid(`${what}: unsupported format "${format}"`, 'use qcow2 or raw');
+  const list: readonly string[] = any ? ANY_IMAGE_FORMATS : IMAGE_FORMATS;
+  if (!list.includes(format)) throw invalid(`${what}: unsupported format "${format}"`, any ? `use one of ${list.join(', ')}` : 'use qcow2 or raw');
   return format as ImageFormat;
 }
 
@@ -126,14 +130,20 @@ export interface CreateOptions {
   preallocation?: Preallocation;
   /** Recorded as created by qkvm (default: by "disk create", for no guest). */
   owner?: ImageOwner;
+  /** Accept every format qemu-img has (vmdk, vdi, vhdx, vpc, qed), not only a guest disk's. */
+  anyFormat?: boolean;
+  /** More -o options (cluster_size, compat, lazy_refcounts...), checked by qemu-img itself. */
+  options?: [string, string][];
+  /** qemu-img create -u: do not open the backing file (a size must be given). */
+  unsafe?: boolean;
 }
 
 /** The argv of `qemu-img create`, after every option was checked. */
 export function createArgs(o: CreateOptions): string[] {
-  const format = checkFormat(o.format) ?? 'qcow2';
+  const format = checkFormat(o.format, 'format', o.anyFormat) ?? 'qcow2';
   const size = o.size !== undefined ? parseSize(o.size, 'size', 'B', maxImageSize(format)) : undefined;
   if (size === undefined && !o.backingFile) throw invalid('size: a new image needs a size (or a backing file)', 'write a size like 10G');
-  if (o.backingFile && format !== 'qcow2') throw invalid('backing file: only qcow2 images can have a backing file', 'use --format qcow2');
+  if (o.backingFile && format !== 'qcow2' && !(o.anyFormat && ['qed', 'vmdk'].includes(format))) throw invalid('backing file: only qcow2 images can have a backing file', 'use --format qcow2');
   if (o.preallocation && !PREALLOCATIONS.includes(o.preallocation)) {
     throw invalid(`preallocation: unknown mode "${o.preallocation}"`, `use one of ${PREALLOCATIONS.join(', ')}`);
   }
@@ -141,7 +151,9 @@ export function createArgs(o: CreateOptions): string[] {
   const opts: [string, string][] = [];
   if (o.backingFile) opts.push(['backing_file', o.backingFile], ['backing_fmt', checkFormat(o.backingFormat, 'backing format') ?? 'qcow2']);
   if (o.preallocation) opts.push(['preallocation', o.preallocation]);
+  opts.push(...(o.options ?? []));
   const args = ['create', '-q', '-f', format];
+  if (o.unsafe) args.push('-u');
   // A comma inside an -o value must be doubled for QEMU's option parser.
   if (opts.length) args.push('-o', opts.map(([k, v]) => `${k}=${v.replace(/,/g, ',,')}`).join(','));
   args.push(o.file);
@@ -154,7 +166,7 @@ export async function createImage(o: CreateOptions): Promise<void> {
   if (taken(o.file)) {
     throw new QkvmError('EXISTS', `${o.file} already exists`, { hint: 'qkvm never overwrites an image: pick another name, or delete it first' });
   }
-  if (o.backingFile) {
+  if (o.backingFile && !o.unsafe) {
     const b = isAbsolute(o.backingFile) ? o.backingFile : resolve(dirname(o.file), o.backingFile);
     mustExist(b);
   }
@@ -255,24 +267,44 @@ export interface ConvertOptions {
   onProgress?: ProgressCallback;
   /** Recorded as created by qkvm (default: by "disk convert", for no guest). */
   owner?: ImageOwner;
+  /** Accept every format qemu-img has, and qemu-img's own checks of compression. */
+  anyFormat?: boolean;
+  /** More source images, concatenated after `source` (qemu-img convert SRC... DST). */
+  moreSources?: string[];
+  /** -o options for the new image. */
+  options?: [string, string][];
+  /** Checked qemu-img options passed as they are (-t, -T, -S, -W, -m...). */
+  extra?: string[];
+  /** qemu-img convert -n: write into an existing target, which qkvm then does not record (it did not create it). */
+  noCreate?: boolean;
 }
 
 export function convertArgs(o: ConvertOptions): string[] {
-  const format = checkFormat(o.format, 'output format')!;
+  const format = checkFormat(o.format, 'output format', o.anyFormat)!;
   const args = ['convert', '-p', '-O', format];
-  if (o.sourceFormat) args.push('-f', checkFormat(o.sourceFormat, 'source format')!);
+  if (o.sourceFormat) args.push('-f', checkFormat(o.sourceFormat, 'source format', o.anyFormat)!);
   if (o.forceShare) args.push('-U');
   if (o.compress) {
-    if (format !== 'qcow2') throw invalid('convert: compression needs the qcow2 output format');
+    if (format === 'raw' || (!o.anyFormat && format !== 'qcow2')) throw invalid('convert: compression needs the qcow2 output format');
     args.push('-c');
   }
-  args.push(o.source, o.target);
+  if (o.options?.length) args.push('-o', o.options.map(([k, v]) => `${k}=${v.replace(/,/g, ',,')}`).join(','));
+  if (o.noCreate) args.push('-n');
+  args.push(...(o.extra ?? []));
+  args.push(o.source, ...(o.moreSources ?? []), o.target);
   return args;
 }
 
 export async function convertImage(o: ConvertOptions): Promise<void> {
   const args = convertArgs(o);
-  mustExist(o.source);
+  for (const s of [o.source, ...(o.moreSources ?? [])]) mustExist(s);
+  if (o.noCreate) {
+    mustExist(o.target);
+    // -n writes over the target's data: never into an image that others are built on.
+    (await import('./guard.js')).assertNoOverlays(o.target, 'convert -n');
+    await img('convert', args, { file: o.target, onStdout: o.onProgress ? progressParser(o.onProgress) : undefined });
+    return;
+  }
   if (taken(o.target)) throw new QkvmError('EXISTS', `${o.target} already exists`, { hint: 'qkvm never overwrites an image: pick another name' });
   const parse = o.onProgress ? progressParser(o.onProgress) : undefined;
   try {
@@ -313,7 +345,7 @@ export async function planResize(file: string, size: string, format?: ImageForma
  * at the end of the disk: the guest's partitions and file systems must be made
  * smaller first. `onWarning` hears that before anything runs.
  */
-export async function resizeImage(file: string, size: string, o: { shrink?: boolean; format?: ImageFormat; onWarning?: (msg: string) => void } = {}): Promise<ResizePlan> {
+export async function resizeImage(file: string, size: string, o: { shrink?: boolean; format?: ImageFormat; preallocation?: Preallocation; onWarning?: (msg: string) => void } = {}): Promise<ResizePlan> {
   const plan = await planResize(file, size, o.format);
   if (plan.shrink && !o.shrink) {
     throw invalid(`resize: ${size} is smaller than the image (${plan.current} bytes); that would shrink it`,
@@ -324,6 +356,7 @@ export async function resizeImage(file: string, size: string, o: { shrink?: bool
   if (plan.shrink) o.onWarning?.(`shrinking ${file} from ${plan.current} to ${plan.target} bytes: data past the new end is lost`);
   const args = ['resize', '-q', '-f', plan.format];
   if (plan.shrink) args.push('--shrink');
+  if (o.preallocation) args.push(`--preallocation=${o.preallocation}`);
   args.push(file, String(plan.target));
   await img('resize', args, { file });
   return plan;
@@ -388,6 +421,19 @@ export async function rebaseImage(file: string, backing: string, o: { backingFor
   if (o.unsafe) args.push('-u');
   args.push(file);
   await img('rebase', args, { file, onStdout: o.onProgress ? progressParser(o.onProgress) : undefined });
+}
+
+/**
+ * Runs one qemu-img command that qkvm has checked (the qemu-img front-end's
+ * read-only commands, amend, dd); `okCodes` are the exit codes that are answers.
+ */
+export async function runQemuImg(op: string, args: string[], file: string, okCodes = [0]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  return img(op, args, { file, okCodes });
+}
+
+/** Records an image the qemu-img front-end made (dd's output); removes it if the record fails. */
+export async function recordCreated(file: string, owner: ImageOwner): Promise<void> {
+  await recordNew(file, owner);
 }
 
 /** The format of an image, as qemu-img sees it. */

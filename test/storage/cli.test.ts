@@ -14,7 +14,7 @@ describe('storage command registration', () => {
     expect(names(poolCommands)).toEqual(expect.arrayContaining(['pool', 'pool-define-as', 'pool-build', 'pool-start', 'pool-autostart', 'pool-list']));
     expect(names(volCommands)).toEqual(expect.arrayContaining(['vol', 'vol-create-as', 'vol-list']));
     expect(names(snapshotCommands)).toEqual(expect.arrayContaining(['snapshot', 'snapshot-create-as', 'snapshot-list', 'snapshot-revert', 'snapshot-delete']));
-    expect(names(diskCommands)).toEqual(['disk']);
+    expect(names(diskCommands)).toEqual(['qemu-img', 'disk']);
     expect(names(cloneCommands)).toEqual(['clone']);
     expect(names(attachDiskCommands)).toEqual(['attach-disk', 'detach-disk']);
   });
