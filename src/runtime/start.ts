@@ -102,9 +102,7 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
     const warning = checkAtStart(name, spec.extraArgs);
     if (warning) opts.onNote?.(warning);
   }
-  // Huge pages are checked before anything is made: without a hugetlbfs mount QEMU
-  // would silently put the guest's memory in a regular file at mem-path.
-  const hugepagesPath = spec.hugepages ? hugepagesFor(name, parseSize(spec.memory, 'memory', 'M')).path : undefined;
+  let hugepagesPath: string | undefined;
   const lock = await acquireLock('vm', name, 'starting the guest');
   // Set once anything outside the run directory may exist (taps, tap files, QEMU): undo it all on failure.
   let launched = false;
@@ -118,6 +116,9 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
       });
     }
     await assertStartable(name, opts.force, spec);
+    // Huge pages are checked before anything is made: without a hugetlbfs mount QEMU
+    // would silently put the guest's memory in a regular file at mem-path.
+    if (spec.hugepages) hugepagesPath = hugepagesFor(name, parseSize(spec.memory, 'memory', 'M')).path;
     const caps = await resolveCaps(spec.accel, opts.onNote);
 
     // A clean slate, then the marker that says a start is under way (and by whom).

@@ -124,6 +124,9 @@ describe.skipIf(why !== '' && !IN_CI)('host hugepages', () => {
     // Nothing of the guest's memory became a regular file anywhere visible.
     expect(readdirSync(mnt)).toEqual([]);
     expect((await serial.run('grep MemTotal /proc/meminfo')).status).toBe(0);
+    // Starting it again says so; the pages it holds are not taken for missing ones.
+    const again = await st.qkvm('start', 'hp');
+    expect(again.stderr).toMatch(/guest "hp" is already running/);
 
     const busy = await st.qkvm('host', 'hugepages', 'unmount', mnt);
     expect(busy.exitCode).toBe(1);

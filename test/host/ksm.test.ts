@@ -43,13 +43,18 @@ describe('ksm status and run, from a KSM directory (pure reading and writing)', 
 describe.skipIf(why !== '' && !IN_CI)('qkvm host ksm on this host', () => {
   const st = new State('ksm');
   let previous = -1;
+  let previousScan = -1;
   beforeAll(() => {
     if (why) throw new Error(why);
-    if (HAS_KSM) previous = runValue();
+    if (HAS_KSM) {
+      previous = runValue();
+      previousScan = Number(readFileSync(`${KSM}/pages_to_scan`, 'utf8'));
+    }
   });
   afterAll(() => {
-    if (previous >= 0) writeFileSync(`${KSM}/run`, `${previous}\n`);
     st.cleanup();
+    if (previous >= 0) writeFileSync(`${KSM}/run`, `${previous}\n`);
+    if (previousScan >= 0) writeFileSync(`${KSM}/pages_to_scan`, `${previousScan}\n`);
   });
 
   if (HAS_KSM) {
@@ -74,6 +79,23 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm host ksm on this host', () => {
       expect(runValue()).toBe(0);
       expect((await st.ok('host', 'ksm', 'off', '--unmerge')).stdout).toMatch(/KSM:\s+unmerged \(run=2/);
       expect(runValue()).toBe(2);
+    });
+
+    it('merges a guest\'s identical pages once it is on (QEMU marks guest RAM mergeable by default)', async () => {
+      await st.define('k', { memory: '128M', balloon: false });
+      await st.boot('k');
+      const pid = st.pid('k');
+      // Scan faster for this test (put back in afterAll), so a full pass takes seconds.
+      writeFileSync(`${KSM}/pages_to_scan`, '5000\n');
+      await st.ok('host', 'ksm', 'on');
+      const merged = () => Number(readFileSync(`/proc/${pid}/ksm_merging_pages`, 'utf8'));
+      let n = 0;
+      for (let i = 0; i < 120 && n === 0; i++) { n = merged(); if (!n) await new Promise((r) => setTimeout(r, 500)); }
+      expect(n).toBeGreaterThan(0);
+      const s = JSON.parse((await st.ok('host', 'ksm', '--json')).stdout);
+      expect(s.pagesSharing).toBeGreaterThan(0);
+      expect(s.savedBytes).toBe(s.pagesSharing * 4096);
+      await st.ok('destroy', 'k');
     });
 
     it('refuses a bad state or --unmerge with on (exit 2), changing nothing', async () => {
