@@ -36,3 +36,5 @@ export { attachInterface, detachInterface } from './net/hotplug.js';
 export { domifaddr, guestNics, type IfAddr } from './net/addr.js';
 export { bridgeSetup, planBridgeSetup } from './net/bridgesetup.js';
 export { explainCommandLine, formatExplanation, specFromCommandLine } from './qemu/legacy/index.js';
+export { hugepagesStatus, reserveHugepages, mountHugetlbfs, unmountHugetlbfs, hugepagesFor, type HugepagesStatus } from './host/hugepages.js';
+export { ksmStatus, setKsm, type KsmStatus } from './host/ksm.js';

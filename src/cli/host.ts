@@ -1,9 +1,17 @@
-// Host commands: doctor and the demo.
-import type { CommandModule } from 'yargs';
+// Host commands: doctor, the demo, and the host features tutorials teach
+// (huge pages, KSM) as commands with checks.
+import type { Argv, CommandModule } from 'yargs';
 import { action } from './action.js';
 import { print, printJson } from './output.js';
+import { hugepagesCommand, ksmCommand } from './hostfeat.js';
 
 export const hostCommands: CommandModule<any, any>[] = [
+  {
+    command: 'host <command>',
+    describe: 'host features for guests: hugepages (status, reserve, mount, unmount), ksm (on, off, status)',
+    builder: (y: Argv) => y.command([hugepagesCommand, ksmCommand]).demandCommand(1),
+    handler: () => undefined,
+  },
   {
     command: 'doctor',
     describe: 'Check the host: KVM (with a boot probe), QEMU, networking tools, hugepages, KSM',

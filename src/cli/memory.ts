@@ -13,13 +13,15 @@ export const memoryCommands: CommandModule<any, any>[] = [
     aliases: ['setmem'],
     describe: "Set the guest's memory balloon target (QMP balloon); waits for the guest's driver to reach it",
     builder: (y) => name(y)
-      .positional('size', { type: 'string', demandOption: true, describe: 'target memory, e.g. 128M (a bare number is MiB); at most the guest\'s memory' })
+      .positional('size', { type: 'string', demandOption: true, describe: 'target memory, e.g. 128M (a bare number is MiB); past the boot memory of a guest with maxMemory, a DIMM (whole 128M) is plugged' })
       .option('timeout', { type: 'number', default: 30, describe: 'seconds to wait for the guest' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' })
-      .example('qkvm balloon demo 128M', 'take 64 MiB back from a 192 MiB guest'),
+      .example('qkvm balloon demo 128M', 'take 64 MiB back from a 192 MiB guest')
+      .example('qkvm setmem demo 448M', 'grow a 192 MiB guest with maxMemory by a 256 MiB DIMM'),
     handler: action(async (a) => {
       const r = await (await api()).setBalloon(a.name, a.size, { timeoutMs: a.timeout * 1000 });
       if (a.json) return printJson(r);
+      if (r.dimm) print(`guest "${a.name}": plugged DIMM ${r.dimm.id} of ${mib(r.dimm.sizeBytes)} (pc-dimm on ${r.dimm.memdev}); RAM now ${mib(r.totalBytes)}`);
       if (r.reached) print(`guest "${a.name}": balloon at ${mib(r.actualBytes)} (target ${mib(r.targetBytes)})`);
       else {
         print(`guest "${a.name}": balloon at ${mib(r.actualBytes)}, target ${mib(r.targetBytes)} not reached yet`);

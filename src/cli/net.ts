@@ -6,7 +6,7 @@ import { nicCommands, showCommand } from './nic.js';
 import { formatCommand } from '../net/exec.js';
 import {
   defineNetwork, listNetworks, networkLeases, networkStatus, setNetworkAutostart, startAutostartNetworks, startCommands,
-  startNetwork, stopNetwork, undefineNetwork,
+  startNetwork, stopNetwork, undefineNetwork, setNetworkStp,
 } from '../net/network.js';
 import { loadNetwork } from '../net/store.js';
 import { reconcileNetworking } from '../net/guest.js';
@@ -31,12 +31,14 @@ const define: CommandModule<any, any> = {
     .option('vlan', { type: 'number', describe: '802.1Q tag for the taps of this network' })
     .option('hostfwd', { type: 'string', array: true, describe: 'user mode: port forward, e.g. tcp:127.0.0.1:2222-:22 (repeatable)' })
     .option('autostart', { type: 'boolean', default: false, describe: 'start with `qkvm net start --autostart` (at boot)' })
+    .option('stp', { type: 'boolean', describe: 'spanning tree on the bridge qkvm makes (isolated, routed, nat)' })
+    .option('forward-delay', { type: 'number', describe: 'with --stp: seconds a new port listens, then learns, before it forwards (2-30, default 15)' })
     .option('force', { type: 'boolean', describe: 'accept a subnet that overlaps an address or route of this host (with a warning)' })
     .option('json', { type: 'boolean', describe: 'print the definition as JSON' }),
   handler: action(async (a: any) => {
     const spec = await defineNetwork({
       name: a.name, mode: a.mode, subnet: a.subnet, bridge: a.bridge, uplink: a.uplink, dhcpRange: a.dhcpRange,
-      dhcp: a.dhcp, mtu: a.mtu, vlan: a.vlan, hostfwd: a.hostfwd, autostart: a.autostart,
+      dhcp: a.dhcp, mtu: a.mtu, vlan: a.vlan, hostfwd: a.hostfwd, autostart: a.autostart, stp: a.stp, forwardDelay: a.forwardDelay,
     }, { force: a.force, onNote: note });
     if (a.json) return printJson(spec);
     print(`network "${spec.name}" defined (mode ${spec.mode}${spec.subnet ? `, subnet ${spec.subnet}` : ''}); start it with \`qkvm net start ${spec.name}\``);
@@ -115,6 +117,7 @@ const info: CommandModule<any, any> = {
       ['Name', st.name], ['Mode', st.mode], ['State', st.active ? 'active' : 'inactive'], ['Autostart', st.autostart ? 'yes' : 'no'],
       ['Bridge', st.bridge], ['Subnet', st.subnet], ['Gateway', st.gateway], ['Uplink', spec.uplink],
       ['DHCP range', spec.dhcpRange], ['MTU', spec.mtu], ['VLAN', spec.vlan],
+      ['STP', st.stp ? (st.stp.on ? `on (forward delay ${st.stp.forwardDelayS} s)` : 'off') : spec.stp ? `on at start (forward delay ${spec.forwardDelay ?? 15} s)` : undefined],
       ['Hostfwd', spec.hostfwd.length ? spec.hostfwd.join(' ') : undefined],
       ['dnsmasq pid', st.dnsmasqPid], ['nft table', st.nftTable],
       ['Ports', st.ports.length ? st.ports.join(' ') : undefined],
@@ -164,9 +167,23 @@ const bridgeSetupCmd: CommandModule<any, any> = {
   }),
 };
 
+const stp: CommandModule<any, any> = {
+  command: 'stp <name> <state>',
+  describe: 'turn spanning tree on or off on a running network\'s bridge (and keep it in the definition)',
+  builder: (y: Argv) => y.positional('name', { type: 'string' }).positional('state', { choices: ['on', 'off'] })
+    .option('forward-delay', { type: 'number', describe: 'with on: seconds of listening, then learning, before a port forwards (2-30, default 15)' })
+    .options(quietOpt).option('json', { type: 'boolean' })
+    .example('qkvm net stp lab on --forward-delay 4', 'the tutorial\'s `brctl stp br0 on` on the network\'s bridge'),
+  handler: action(async (a: any) => {
+    const st = await setNetworkStp(a.name, a.state === 'on', { forwardDelay: a.forwardDelay, onCommand: a.json ? undefined : showCommand(a.quiet) });
+    if (a.json) return printJson(st);
+    print(`network "${a.name}": STP ${st.stp?.on ? `on on bridge ${st.bridge} (forward delay ${st.stp.forwardDelayS} s)` : `off on bridge ${st.bridge}`}`);
+  }),
+};
+
 export const netCommands: CommandModule<any, any>[] = [{
   command: 'net <command>',
-  describe: 'networks: define, start, stop, list, info, leases, autostart, bridge-setup',
-  builder: (y: Argv) => y.command([define, start, stop, undefine, list, info, leases, autostart, bridgeSetupCmd]).demandCommand(1),
+  describe: 'networks: define, start, stop, list, info, leases, autostart, stp, bridge-setup',
+  builder: (y: Argv) => y.command([define, start, stop, undefine, list, info, leases, autostart, stp, bridgeSetupCmd]).demandCommand(1),
   handler: () => undefined,
 }, ...nicCommands];

@@ -42,7 +42,9 @@ export const vmCommands: CommandModule<any, any>[] = [
       print(keyValues([
         ['Name', i.name], ['State', i.state + (i.qemuStatus && i.qemuStatus !== i.state ? ` (QEMU: ${i.qemuStatus})` : '')],
         ['Reason', i.reason], ['PID', i.pid], ['Accel', i.accel],
-        ['Memory', fmtBytes(i.memoryBytes)], ['Balloon', fmtBytes(i.balloonBytes)],
+        ['Memory', fmtBytes(i.memoryBytes)], ['Max memory', fmtBytes(i.maxMemoryBytes)],
+        ['DIMMs', i.dimms && (i.dimms.length ? i.dimms.map((d) => `${d.id} ${fmtBytes(d.sizeBytes)} (slot ${d.slot})`).join(', ') : 'none plugged')],
+        ['Balloon', fmtBytes(i.balloonBytes)],
         ['vCPUs', i.vcpusOnline !== undefined && i.vcpusOnline !== i.vcpus ? `${i.vcpusOnline} online (${i.vcpus} at start)` : i.vcpus],
         ['CPU time', i.cpuTimeSeconds !== undefined ? `${i.cpuTimeSeconds.toFixed(1)} s` : undefined],
         ['RSS', fmtBytes(i.rssBytes)], ['Uptime', fmtUptime(i.uptimeSeconds)],

@@ -123,6 +123,9 @@ export const run = {
   poolsDir: () => join(qkvmRun(), 'pools'),
   /** Per-name locks live in the run tree (tmpfs on most hosts), so stopping a guest never needs a free byte in QKVM_HOME. */
   locksDir: () => join(qkvmRun(), 'locks'),
+  /** Host-wide facts qkvm made (hugetlbfs mounts); in the run tree, since a reboot undoes them too. */
+  hostDir: () => join(qkvmRun(), 'host'),
+  hugetlbfsRecord: () => join(qkvmRun(), 'host', 'hugetlbfs.json'),
 };
 
 export const scripts = {

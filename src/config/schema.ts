@@ -117,7 +117,10 @@ export const Boot = z.object({
 export const VmSpec = z.object({
   name: Name,
   memory: MemorySize.default('512M'),
-  /** Largest memory the guest may grow to (for memory hotplug); optional. */
+  /** Largest memory the guest may grow to by hot-plugged DIMMs (QEMU's -m maxmem=); needs memorySlots. */
+  maxMemory: MemorySize.optional(),
+  /** How many DIMMs may be hot-plugged (QEMU's -m slots=). */
+  memorySlots: z.number().int().min(1).max(256).optional(),
   cpu: z.string().regex(/^[A-Za-z0-9_.,+=-]+$/, 'must be a CPU model such as qemu64, max or host').optional(),
   smp: Smp.default(1),
   machine: z.enum(['pc', 'q35', 'microvm']).default('pc'),
@@ -150,6 +153,16 @@ export const VmSpec = z.object({
   }
   if (s.machine === 'microvm' && !s.kernel) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernel'], message: 'the microvm machine has no firmware boot: it needs a kernel' });
+  }
+  if ((s.maxMemory === undefined) !== (s.memorySlots === undefined)) {
+    const [path, message] = s.maxMemory === undefined ? ['memorySlots', 'memorySlots needs maxMemory (the most the guest may grow to)'] : ['maxMemory', 'maxMemory needs memorySlots (how many DIMMs may be plugged, e.g. 4)'];
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message });
+  }
+  if (s.maxMemory !== undefined && parseSize(s.maxMemory, 'maxMemory', 'M') <= parseSize(s.memory, 'memory', 'M')) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxMemory'], message: `must be more than memory (${s.memory})` });
+  }
+  if (s.maxMemory !== undefined && s.machine === 'microvm') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxMemory'], message: 'the microvm machine has no memory hotplug' });
   }
   if (s.numa.length) {
     const total = s.numa.reduce((a, n) => a + parseSize(n.memory, 'numa', 'M'), 0);

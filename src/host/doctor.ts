@@ -79,10 +79,10 @@ export async function runDoctor(opts: { binary?: string; freshProbe?: boolean } 
   const hpTotal = Number(/^HugePages_Total:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0);
   const hpSize = /^Hugepagesize:\s+(\d+ kB)/m.exec(meminfo)?.[1] ?? '?';
   add('hugepages', hpTotal > 0 ? 'ok' : 'warn', hpTotal > 0 ? `${hpTotal} huge pages of ${hpSize} reserved` : `no huge pages reserved (size ${hpSize}); guests with hugepages: true will not start`,
-    hpTotal > 0 ? undefined : 'echo 512 > /proc/sys/vm/nr_hugepages (and mount hugetlbfs on /dev/hugepages)');
+    hpTotal > 0 ? undefined : 'qkvm host hugepages reserve 512 && qkvm host hugepages mount');
   const ksm = read('/sys/kernel/mm/ksm/run')?.trim();
   add('ksm', ksm === '1' ? 'ok' : 'warn', ksm === undefined ? 'KSM is not available in this kernel' : ksm === '1' ? 'KSM is merging identical guest pages' : 'KSM is off: identical guest pages are not merged',
-    ksm === '1' || ksm === undefined ? undefined : 'echo 1 > /sys/kernel/mm/ksm/run (memory overcommit for many similar guests)');
+    ksm === '1' || ksm === undefined ? undefined : 'qkvm host ksm on (memory overcommit for many similar guests)');
   const fwd = read('/proc/sys/net/ipv4/ip_forward')?.trim();
   add('ip_forward', fwd === '1' ? 'ok' : 'warn', fwd === '1' ? 'IPv4 forwarding is on' : 'IPv4 forwarding is off: routed and nat networks turn it on when they start',
     fwd === '1' ? undefined : 'nothing to do now; `qkvm net start` enables it for routed and nat networks');

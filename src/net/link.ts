@@ -68,6 +68,28 @@ export async function createBridge(bridge: string, onCommand?: CommandListener):
   await run(['ip', 'link', 'add', 'name', bridge, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0'], { onCommand });
 }
 
+/** The commands that turn a bridge's spanning tree on (forward delay in seconds) or off (back to no delay). */
+export function stpCommands(bridge: string, on: boolean, forwardDelayS: number): string[][] {
+  const set = (...kv: string[]) => ['ip', 'link', 'set', 'dev', bridge, 'type', 'bridge', ...kv];
+  // The kernel counts forward_delay in hundredths of a second and, while STP is on, takes
+  // only 2-30 s; it applies the delay before the STP state, so off needs two steps.
+  return on ? [set('stp_state', '1', 'forward_delay', String(forwardDelayS * 100))] : [set('stp_state', '0'), set('forward_delay', '0')];
+}
+
+/** The bridge's spanning tree as the kernel has it (/sys/class/net/BR/bridge). */
+export function readStp(bridge: string): { on: boolean; forwardDelayS: number } | undefined {
+  try {
+    const at = (f: string) => Number(readFileSync(`/sys/class/net/${bridge}/bridge/${f}`, 'utf8').trim());
+    return { on: at('stp_state') !== 0, forwardDelayS: at('forward_delay') / 100 };
+  } catch { return undefined; }
+}
+
+export async function setStp(bridge: string, on: boolean, forwardDelayS: number, onCommand?: CommandListener): Promise<void> {
+  const live = readStp(bridge);
+  if (live && live.on === on && (!on || live.forwardDelayS === forwardDelayS)) return;
+  for (const c of stpCommands(bridge, on, forwardDelayS)) await run(c, { onCommand });
+}
+
 /** Creates the bridge if it is missing and brings it up. Returns true if it was created. */
 export async function ensureBridge(bridge: string, mtu: number | undefined, onCommand?: CommandListener): Promise<boolean> {
   let created = false;

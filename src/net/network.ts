@@ -17,11 +17,12 @@ import type { CommandListener } from './exec.js';
 import {
   allIpv4, allRoutes, bridgePorts, deleteLink, disableIpForwarding, enableIpForwarding, createBridge, ensureAddress, ensureBridge, ipForwarding, isBridge, linkExists,
   liveLink, setAlias,
+  readStp, setStp, stpCommands,
 } from './link.js';
 import { applyNft, deleteNftHandle, liveTable, nftRuleset, nftTableExists } from './nft.js';
 import { bridgeVerdict, nftVerdict, ownerMarker, restoreForwarding, type BridgeRecord, type NftRecord } from './ownership.js';
 import { assertNotReserved, assertSubnetShape, describeOverlap, findOverlaps } from './subnetcheck.js';
-import { OWNS_BRIDGE, parseNetworkSpec, type NetworkMode, type NetworkSpec, type NetworkSpecInput } from './schema.js';
+import { DEFAULT_FORWARD_DELAY, OWNS_BRIDGE, parseNetworkSpec, type NetworkMode, type NetworkSpec, type NetworkSpecInput } from './schema.js';
 import { listNetworkNames, loadAllNetworks, loadNetwork, networkExists, removeNetworkFile, saveNetwork } from './store.js';
 
 export interface NetOpts {
@@ -97,6 +98,8 @@ export interface DefineInput {
   hostfwd?: string[];
   autostart?: boolean;
   description?: string;
+  stp?: boolean;
+  forwardDelay?: number;
 }
 
 /** A /24 in 192.168.100-254 that no definition, host address or route uses yet. */
@@ -165,6 +168,28 @@ export async function undefineNetwork(name: string): Promise<void> {
   });
 }
 
+/**
+ * Turns STP on or off on a running network's bridge that qkvm made, and keeps the
+ * setting in its definition (and in the started record, so `net start` sees no change).
+ */
+export async function setNetworkStp(name: string, on: boolean, opts: NetOpts & { forwardDelay?: number } = {}): Promise<NetworkStatus> {
+  await withLock('net', name, 'setting STP', async () => {
+    const spec = loadNetwork(name);
+    if (!OWNS_BRIDGE.includes(spec.mode)) {
+      throw invalid(`network "${name}" is mode ${spec.mode}: it has no bridge of qkvm's`, spec.mode === 'bridge' ? `ip link set dev ${bridgeOf(spec)} type bridge stp_state ${on ? 1 : 0} (the host's bridge is yours to set)` : undefined);
+    }
+    const st = readState(name);
+    if (!ownsLiveBridge(st) || JSON.stringify(st!.spec) !== JSON.stringify(spec)) {
+      throw new QkvmError('STATE', `network "${name}" is not running${st ? ' its current definition' : ''}`, { hint: `qkvm net start ${name}` });
+    }
+    const next = parseNetworkSpec({ ...spec, stp: on || undefined, forwardDelay: on ? opts.forwardDelay ?? spec.forwardDelay : undefined }, `network "${name}"`);
+    await setStp(bridgeOf(spec), on, next.forwardDelay ?? DEFAULT_FORWARD_DELAY, opts.onCommand);
+    saveNetwork(next, { overwrite: true });
+    saveState({ ...st!, spec: next });
+  }, 30_000);
+  return networkStatus(name);
+}
+
 export async function setNetworkAutostart(name: string, on: boolean): Promise<NetworkSpec> {
   return withLock('net', name, 'changing autostart', async () => {
     const spec = loadNetwork(name);
@@ -186,6 +211,8 @@ export interface NetworkStatus {
   nftTable?: string;
   /** The interfaces on the bridge (guests' taps). */
   ports: string[];
+  /** The bridge's spanning tree as the kernel has it (a bridge that exists). */
+  stp?: { on: boolean; forwardDelayS: number };
   /** What is missing from a running network (it is repaired by `net start`). */
   problems: string[];
 }
@@ -214,7 +241,7 @@ export async function networkStatus(name: string): Promise<NetworkStatus> {
     name, mode: spec.mode, bridge: br, subnet: spec.subnet,
     gateway: spec.subnet && spec.mode !== 'bridge' && spec.mode !== 'user' ? parseCidr(spec.subnet).gateway : undefined,
     active, autostart: def.autostart, dnsmasqPid: pid, nftTable: hasNft ? `ip ${nftTableName(name)}` : undefined,
-    ports: br ? bridgePorts(br) : [], problems,
+    ports: br ? bridgePorts(br) : [], problems, stp: br && active ? readStp(br) : undefined,
   };
 }
 
@@ -234,6 +261,7 @@ export function startCommands(spec: NetworkSpec): string[][] {
   // The marker that proves the bridge is qkvm's; its token is drawn at each start.
   cmds.push(['ip', 'link', 'set', 'dev', br, 'alias', ownerMarker(spec.name, readState(spec.name)?.token ?? 'TOKEN')]);
   if (spec.mtu) cmds.push(['ip', 'link', 'set', 'dev', br, 'mtu', String(spec.mtu)]);
+  if (spec.stp) cmds.push(...stpCommands(br, true, spec.forwardDelay ?? DEFAULT_FORWARD_DELAY));
   cmds.push(['ip', 'link', 'set', 'dev', br, 'up']);
   if (spec.subnet) {
     const net = parseCidr(spec.subnet);
@@ -311,6 +339,7 @@ async function startUnlocked(spec: NetworkSpec, opts: NetOpts & { force?: boolea
       saveState(cur);
     }
     await ensureBridge(br, spec.mtu, onCommand);
+    await setStp(br, !!spec.stp, spec.forwardDelay ?? DEFAULT_FORWARD_DELAY, onCommand);
     if (spec.subnet) {
       const net = parseCidr(spec.subnet);
       await ensureAddress(br, net.gateway, net.prefix, onCommand);

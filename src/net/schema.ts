@@ -29,6 +29,10 @@ export const NetworkSpec = z.object({
   mtu: z.number().int().min(68).max(65535).optional(),
   /** 802.1Q tag for the taps of this network's guests (turns on VLAN filtering on the bridge). */
   vlan: z.number().int().min(1).max(4094).optional(),
+  /** Spanning tree on the bridge qkvm makes (`brctl stp BR on`): needed when bridges are joined in a loop. */
+  stp: z.boolean().optional(),
+  /** With stp: seconds a new port spends listening and then learning before it forwards (2-30; default 15, 802.1D's). */
+  forwardDelay: z.number().int().min(2).max(30).optional(),
   /** user mode: slirp port forwards applied to every NIC of this network, e.g. tcp:127.0.0.1:2222-:22 */
   hostfwd: z.array(HostFwd).default([]),
   autostart: z.boolean().default(false),
@@ -44,6 +48,8 @@ export const NetworkSpec = z.object({
   }
   if (n.uplink && n.mode !== 'nat') issue('uplink', 'uplink applies to mode nat (bridge-setup takes --uplink for a host bridge)');
   if (n.mode === 'user' && (n.bridge || n.vlan || n.mtu)) issue('mode', 'mode user has no bridge, VLAN or MTU');
+  if (n.stp !== undefined && !OWNS_BRIDGE.includes(n.mode)) issue('stp', `mode ${n.mode} has no bridge of qkvm's (STP of a host bridge is the host's to set)`);
+  if (n.forwardDelay !== undefined && !n.stp) issue('forwardDelay', 'forwardDelay applies with stp: true');
   let net;
   if (n.subnet) {
     try { net = parseCidr(n.subnet); } catch (e: any) { issue('subnet', e.message); }
@@ -53,6 +59,9 @@ export const NetworkSpec = z.object({
     else { try { parseDhcpRange(n.dhcpRange, net); } catch (e: any) { issue('dhcpRange', e.message); } }
   }
 });
+
+/** 802.1D's forward delay, Linux's default for a bridge with STP. */
+export const DEFAULT_FORWARD_DELAY = 15;
 
 export type NetworkSpecInput = z.input<typeof NetworkSpec>;
 export type NetworkSpec = z.output<typeof NetworkSpec>;

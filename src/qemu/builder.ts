@@ -72,6 +72,8 @@ export function buildDevices(spec: VmSpec, ctx: BuildContext): Device[] {
     machine,
     maxcpus: smp.maxcpus,
     hugepagesPath: ctx.hugepagesPath,
+    maxMemory: spec.maxMemory,
+    slots: spec.memorySlots,
   });
   const targets = assignTargets(spec.disks);
   const storage = new Storage(spec.disks.map((disk, i) => ({

@@ -22,6 +22,9 @@ export interface GuestInfo extends GuestSummary {
   rssBytes?: number;
   uptimeSeconds?: number;
   balloonBytes?: number;
+  /** Hot-plugged DIMMs (guests with maxMemory). */
+  dimms?: { id: string; memdev: string; sizeBytes: number; slot: number; node: number }[];
+  maxMemoryBytes?: number;
   vcpusOnline?: number;
   qmpSocket?: string;
   serialSocket?: string;
@@ -89,6 +92,11 @@ export async function guestInfo(name: string): Promise<GuestInfo> {
     if (spec.balloon) {
       const b = await qmp.execute<{ actual: number }>('query-balloon', {}, { timeoutMs: 2000 }).catch(() => undefined);
       info.balloonBytes = b?.actual;
+    }
+    if (spec.maxMemory) {
+      const devs = await qmp.execute<{ type: string; data: Record<string, any> }[]>('query-memory-devices', {}, { timeoutMs: 2000 }).catch(() => undefined);
+      if (devs) info.dimms = (await import('./memory.js')).parseDimms(devs);
+      info.maxMemoryBytes = parseSize(spec.maxMemory, 'maxMemory', 'M');
     }
     if (spec.display?.type === 'vnc') {
       const v = await qmp.execute<{ enabled: boolean; host?: string; service?: string }>('query-vnc', {}, { timeoutMs: 2000 }).catch(() => undefined);

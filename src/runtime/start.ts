@@ -21,6 +21,8 @@ import { assertStartable, resolveDiskPath } from '../storage/resolve.js';
 import { afterLaunchHooks } from './hooks.js';
 import { checkAtStart } from '../config/trust.js';
 import { exposureWarnings } from '../config/exposure.js';
+import { hugepagesFor, hugepagesStatus } from '../host/hugepages.js';
+import { parseSize } from '../config/size.js';
 
 export interface StartOptions {
   /** Leave the vCPUs stopped (`qkvm resume` starts them). */
@@ -52,7 +54,7 @@ export function runPaths(name: string) {
 }
 
 /** The exact command qkvm runs for a guest: `qkvm cmdline` shows this and `start` runs this. */
-export function commandFor(spec: VmSpec, caps: HostCaps, opts: { nics?: ResolvedNic[]; incoming?: string; autostart?: boolean } = {}) {
+export function commandFor(spec: VmSpec, caps: HostCaps, opts: { nics?: ResolvedNic[]; incoming?: string; autostart?: boolean; hugepagesPath?: string } = {}) {
   // A NIC on a user-mode qkvm network is QEMU's slirp, with that network's hostfwd rules.
   spec = expandUserNetworks(spec);
   const cmd = buildCommand(spec, {
@@ -64,12 +66,19 @@ export function commandFor(spec: VmSpec, caps: HostCaps, opts: { nics?: Resolved
     resolveDisk: resolveDiskPath,
     nics: opts.nics,
     scripts: { ifup: scripts.ifup(), ifdown: scripts.ifdown() },
+    hugepagesPath: opts.hugepagesPath ?? (spec.hugepages ? hugetlbfsMount() : undefined),
   });
   // A second monitor, so that list and info answer while a long command holds the first.
   const extra = { opt: '-qmp', value: `unix:${stateSocket(spec.name)},server=on,wait=off`, explain: 'A second QMP monitor that qkvm keeps for status queries (list, info), so they answer even while a long command holds the first.' };
   const at = cmd.options.findIndex((o) => o.opt === '-qmp') + 1;
   const options = [...cmd.options.slice(0, at), extra, ...cmd.options.slice(at)];
   return { ...cmd, options, args: options.flatMap((o) => (o.value === undefined ? [o.opt] : [o.opt, o.value])) };
+}
+
+/** The hugetlbfs mount a huge-page guest would use here (the default path when none is mounted). */
+function hugetlbfsMount(): string | undefined {
+  const st = hugepagesStatus();
+  return (st.mounts.find((m) => m.path === '/dev/hugepages' && m.pageBytes === st.defaultPageBytes) ?? st.mounts.find((m) => m.pageBytes === st.defaultPageBytes))?.path;
 }
 
 function qemuError(stderr: string, name: string): string {
@@ -93,6 +102,7 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
     const warning = checkAtStart(name, spec.extraArgs);
     if (warning) opts.onNote?.(warning);
   }
+  let hugepagesPath: string | undefined;
   const lock = await acquireLock('vm', name, 'starting the guest');
   // Set once anything outside the run directory may exist (taps, tap files, QEMU): undo it all on failure.
   let launched = false;
@@ -106,6 +116,9 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
       });
     }
     await assertStartable(name, opts.force, spec);
+    // Huge pages are checked before anything is made: without a hugetlbfs mount QEMU
+    // would silently put the guest's memory in a regular file at mem-path.
+    if (spec.hugepages) hugepagesPath = hugepagesFor(name, parseSize(spec.memory, 'memory', 'M')).path;
     const caps = await resolveCaps(spec.accel, opts.onNote);
 
     // A clean slate, then the marker that says a start is under way (and by whom).
@@ -119,7 +132,7 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
     const nics = await prepareGuestNetworking(name, spec, caps);
     writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));
     for (const w of exposureWarnings(spec)) opts.onWarning?.(w);
-    const cmd = commandFor(spec, caps, { nics, incoming: opts.incoming, autostart: !!opts.incoming && opts.incoming !== 'defer' && !opts.paused });
+    const cmd = commandFor(spec, caps, { nics, hugepagesPath, incoming: opts.incoming, autostart: !!opts.incoming && opts.incoming !== 'defer' && !opts.paused });
     const r = await (await loadExeca()).execa(cmd.binary, cmd.args, {
       reject: false, timeout: 120_000,
       stdio: (opts.inheritFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', opts.inheritFd]) as any,

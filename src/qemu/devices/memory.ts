@@ -14,6 +14,9 @@ export interface MemoryInit {
   /** Highest vCPU index + 1, to check the NUMA cpu lists. */
   maxcpus: number;
   hugepagesPath?: string;
+  /** Memory hotplug: the most the guest may grow to, and how many DIMMs. */
+  maxMemory?: string;
+  slots?: number;
 }
 
 const mib = (size: string, field: string): number => toMiB(parseSize(size, field, 'M'));
@@ -49,6 +52,11 @@ export class Memory implements Device {
 
   validate(): void {
     const total = mib(this.m.size, 'memory');
+    if (this.m.maxMemory !== undefined) {
+      if (this.m.machine === 'microvm') throw invalidField('maxMemory', this.m.maxMemory, 'the microvm machine has no memory hotplug');
+      if (!this.m.slots) throw invalidField('maxMemory', this.m.maxMemory, 'needs memorySlots');
+      if (mib(this.m.maxMemory, 'maxMemory') <= total) throw invalidField('maxMemory', this.m.maxMemory, `must be more than memory (${this.m.size})`);
+    }
     if (this.m.hugepages && total % 2 !== 0) {
       throw invalidField('memory', this.m.size, 'hugepages need a memory size that is a multiple of 2M (the huge page size)');
     }
@@ -90,7 +98,13 @@ export class Memory implements Device {
 
   toArgs(): Option[] {
     const total = mib(this.m.size, 'memory');
-    const out: Option[] = [{ opt: '-m', value: `${total}M`, explain: `gives the guest ${total} MiB of RAM` }];
+    const max = this.m.maxMemory === undefined ? undefined : mib(this.m.maxMemory, 'maxMemory');
+    const out: Option[] = [max === undefined
+      ? { opt: '-m', value: `${total}M`, explain: `gives the guest ${total} MiB of RAM` }
+      : {
+        opt: '-m', value: `${total}M,slots=${this.m.slots},maxmem=${max}M`,
+        explain: `gives the guest ${total} MiB of RAM at boot, and room to hot-plug up to ${this.m.slots} DIMM(s) (pc-dimm, one per slot) while it runs, up to ${max} MiB in all (\`qkvm setmem\` plugs them)`,
+      }];
     if (this.wholeBackend) out.push(this.backend(this.wholeBackend, total, 'guest RAM'));
     this.m.numa.forEach((n, i) => {
       out.push(this.backend(`ram-node${i}`, mib(n.memory, `numa[${i}].memory`), `RAM for NUMA node ${i}`));

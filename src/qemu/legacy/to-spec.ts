@@ -160,7 +160,11 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
         const kv = parseKeyVal(v, 'size');
         const size = getKey(kv, 'size');
         if (size) spec.memory = memory(size);
-        if (getKey(kv, 'maxmem') || getKey(kv, 'slots')) warnings.push(`-m ${v}: memory hotplug (maxmem=, slots=) has no field in a definition; only the size is kept`);
+        // Memory hotplug: maxmem= and slots= are the definition's maxMemory and memorySlots.
+        const maxmem = getKey(kv, 'maxmem');
+        const slots = getKey(kv, 'slots');
+        if (maxmem && slots && /^\d+$/.test(slots)) { spec.maxMemory = memory(maxmem); spec.memorySlots = Number(slots); }
+        else if (maxmem || slots) warnings.push(`-m ${v}: memory hotplug needs both maxmem= and slots=; only the size is kept`);
         break;
       }
       case '-smp': {
@@ -343,7 +347,7 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
   }
 
   // The schema's order, so the YAML reads like docs/definition.md.
-  const ORDER = ['name', 'description', 'memory', 'cpu', 'smp', 'machine', 'accel', 'boot', 'kernel', 'initrd', 'append', 'disks', 'nics', 'display', 'vga', 'balloon', 'tablet', 'serial', 'numa', 'hugepages', 'memMerge', 'extraArgs'];
+  const ORDER = ['name', 'description', 'memory', 'cpu', 'smp', 'machine', 'accel', 'boot', 'kernel', 'initrd', 'append', 'disks', 'nics', 'display', 'vga', 'balloon', 'tablet', 'serial', 'numa', 'hugepages', 'memMerge', 'maxMemory', 'memorySlots', 'extraArgs'];
   const ordered = Object.fromEntries(ORDER.filter((k) => spec[k] !== undefined).map((k) => [k, spec[k]])) as VmSpecInput & Record<string, unknown>;
   try {
     parseVmSpec(ordered, 'command line');

@@ -1,0 +1,16 @@
+qemu-system-x86_64 \
+  -name memhot,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 192M,slots=4,maxmem=1024M \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/memhot/serial.sock,server=on,wait=off,logfile=/run/qkvm/memhot/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/memhot/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/memhot/qemu.pid \
+  -D /run/qkvm/memhot/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny
