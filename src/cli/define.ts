@@ -233,7 +233,8 @@ export const defineCommands: CommandModule<any, any>[] = [
       const raw: string[] = (a['--'] ?? []).map(String);
       if (!raw.length) throw invalid('explain: give the command line after --', 'qkvm explain -- qemu-kvm -m 512 -hda disk.img');
       const l = await legacy();
-      const e = l.explainCommandLine(raw);
+      // Checked against this host's QEMU (introspection cached per binary) and this host's facts.
+      const e = await (await import('../host/explain-here.js')).explainHere(raw);
       if (a.json) return printJson(e);
       process.stdout.write(l.formatExplanation(e));
     }),

@@ -9,10 +9,15 @@ import { parseOptions } from './parse.js';
 import { checkSmp, parseSmp } from './smp.js';
 import { explainCommandLine } from './translate.js';
 import type { RawOption } from './types.js';
+import type { VerdictContext } from './verdict.js';
 
 export interface SpecFromCommandLine {
   spec: VmSpecInput;
   warnings: string[];
+  /** What this QEMU refuses on the line ([error] in explain), one reason each: a caller refuses the line. */
+  errors: string[];
+  /** Help queries on the line (-M ?): nothing to define. */
+  help: { query: string; items: string[] }[];
 }
 
 type DiskInput = NonNullable<VmSpecInput['disks']>[number];
@@ -56,8 +61,8 @@ function roundRobin(node: number, nodes: number, cpus: number): string {
   return mine.join(',');
 }
 
-export function specFromCommandLine(args: string | readonly string[], name?: string): SpecFromCommandLine {
-  const expl = explainCommandLine(args);
+export function specFromCommandLine(args: string | readonly string[], name?: string, ctx?: VerdictContext): SpecFromCommandLine {
+  const expl = explainCommandLine(args, ctx);
   // The raw line's VNC warnings describe what QEMU would do; the definition's own VNC warnings (below) replace them.
   const warnings = expl.warnings.filter((w) => !/^-vnc .*(VNC listens on all host addresses|VNC password is never on the command line)/.test(w));
   const opts = parseOptions(expl.modern.args);
@@ -356,5 +361,6 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
       throw e;
     }
   }
-  return { spec: ordered, warnings: [...new Set(warnings)] };
+  const errors = expl.entries.filter((e) => e.status === 'error').map((e) => `${e.raw.join(' ')}: ${e.note ?? 'QEMU refuses it'}`);
+  return { spec: ordered, warnings: [...new Set(warnings)], errors, help: expl.help ?? [] };
 }
