@@ -3,6 +3,8 @@
 import { fastPath } from './fast.js';
 
 export async function runCli(argv: string[]): Promise<void> {
+  // A pasted qemu-kvm line: QEMU's options verbatim, not yargs'.
+  if (argv[0] === 'qemu-kvm' || argv[0] === 'qemu-system-x86_64') return (await import('./qemu-kvm.js')).qemuKvmMain(argv[0], argv.slice(1));
   if (await fastPath(argv)) return;
   const { buildParser } = await import('./parser.js');
   await (await buildParser(argv)).parseAsync();

@@ -276,6 +276,8 @@ export function explainCommandLine(input: string | readonly string[], ctx?: Verd
   if (ctx?.host && !ctx.host.kvm && prefix[0] === '-accel') {
     // qemu-kvm's KVM-then-TCG fallback: without /dev/kvm, TCG alone.
     prefix.splice(0, prefix.length, '-accel', tcgArg(f, 'tcg'));
+    const i = warnings.findIndex((w) => w.includes('so the modern command starts with -accel kvm -accel tcg'));
+    if (i >= 0) warnings[i] = `${cl.binary ?? 'qemu-kvm'}: qemu-kvm used KVM when it could and fell back to TCG; this host has no /dev/kvm, so the modern command says -accel tcg`;
   }
   if (f.tcgProps.length && !f.accelOpts.length && !f.machineAccel && !f.noKvm && !f.enableKvm && cl.binaryKind === 'system') {
     // qemu-system-* with -tb-size and no accelerator: TCG is the default, say it.
