@@ -79,6 +79,9 @@ const PC_IFS = ['ide', 'floppy', 'pflash', 'virtio', 'none', 'scsi'];
 function driveSlot(o: RawOption): { iface: string; index?: number; what: string } | undefined {
   const fixed: Record<string, [string, number]> = { FILE: ['ide', 0], '-hda': ['ide', 0], '-hdb': ['ide', 1], '-hdc': ['ide', 2], '-hdd': ['ide', 3], '-cdrom': ['ide', 2], '-fda': ['floppy', 0], '-fdb': ['floppy', 1] };
   if (fixed[o.option]) return { iface: fixed[o.option][0], index: fixed[o.option][1], what: o.raw.join(' ') };
+  // -pflash, -sd and -mtdblock are -drive if=pflash|sd|mtd,file=FILE.
+  const bare: Record<string, string> = { '-pflash': 'pflash', '-sd': 'sd', '-mtdblock': 'mtd' };
+  if (bare[o.option]) return { iface: bare[o.option], what: o.raw.join(' ') };
   if (o.option !== '-drive') return undefined;
   const kv = parseKeyVal(o.value ?? '');
   const iface = getKey(kv, 'if') ?? 'ide';
@@ -219,6 +222,9 @@ function checkOne(o: RawOption, e: ExplanationEntry, opts: readonly RawOption[],
       }
       return undefined;
     }
+    case '-qmp': case '-qmp-pretty':
+      if (v === 'none') return { error: `QEMU refuses it: 'none' is not a valid char driver for ${o.option} (leave ${o.option} out for no QMP).` };
+      return undefined;
     case '-mem-path':
       if (host && !host.hugetlbfs.some((m) => v === m || v.startsWith(`${m}/`))) {
         if (v.startsWith('/dev/hugepages')) return { host: `No hugetlbfs is mounted at ${v} on this host, so QEMU would silently make a regular file there instead of using huge pages; here the modern command leaves it out. To get huge pages: mount -t hugetlbfs hugetlbfs /dev/hugepages and reserve them (echo N > /proc/sys/vm/nr_hugepages).`, modern: [] };
@@ -250,7 +256,7 @@ function checkOne(o: RawOption, e: ExplanationEntry, opts: readonly RawOption[],
       }
       seen.set(key, slot.what);
     }
-    if (host?.exists && o.option !== '-drive' && v && !host.exists(v)) {
+    if (host?.exists && o.option !== '-drive' && v && !/^[a-z]+:/.test(v) && !host.exists(v)) {
       const hint = /\.iso$/i.test(v) || o.option === '-cdrom' ? 'give the path of the ISO you downloaded' : `create it first: qemu-img create -f qcow2 ${v} 10G`;
       return { error: `QEMU refuses it: Could not open '${v}': No such file or directory (${hint}).` };
     }
