@@ -30,6 +30,8 @@ export function distance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      // Two letters swapped (cahce) is one slip.
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.length][b.length];
@@ -123,6 +125,8 @@ function helpOf(query: string, items: readonly string[]): Found {
 function checkOne(o: RawOption, e: ExplanationEntry, opts: readonly RawOption[], ctx: VerdictContext, seen: Map<string, string>): Found | undefined {
   const { qemu: q, host } = ctx;
   const v = o.value ?? '';
+  // -soundhw is gone from 7.2, but its help query still deserves the answer: the sound cards -device takes.
+  if (o.option === '-soundhw' && HELP.has(v)) return helpOf(`-soundhw ${v}`, q.soundDevices);
   const known = new Set([...q.options, '-M', '-h']);
   if (o.option !== 'FILE' && !known.has(o.option)) {
     if (['removed', 'changed', 'conflict'].includes(e.status)) return undefined;
