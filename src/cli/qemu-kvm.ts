@@ -71,9 +71,10 @@ export async function runQemuKvm(tool: string, argv: readonly string[]): Promise
   }
   const spec = r.spec as Record<string, any>;
   // -enable-kvm and -accel kvm mean "fast if it can": qkvm's auto uses KVM where it really boots guests here, else TCG.
-  if (spec.accel === 'kvm') {
+  const asksKvm = a.qemu.some((w, i) => w === '-enable-kvm' || /(^|[,=:])kvm\b/.test(w) && ['-accel', '-machine', '-M'].includes(a.qemu[i - 1] ?? ''));
+  if (asksKvm || spec.accel === 'kvm') {
     spec.accel = 'auto';
-    r.warnings.push('accel: the line asks for KVM; the definition says auto, which uses KVM where it works on this host (checked by booting a probe guest) and TCG elsewhere');
+    r.warnings.push('the line asks for KVM; the definition says accel: auto, which uses KVM where it works on this host (checked by booting a probe guest) and TCG elsewhere');
   }
   // The one rule for paths typed on a command line: relative to here, stored absolute, external (never removed by qkvm).
   for (const d of (spec.disks ?? []) as Record<string, any>[]) {
@@ -88,6 +89,14 @@ export async function runQemuKvm(tool: string, argv: readonly string[]): Promise
       d.format = f;
     }
     if (d.media === 'cdrom') d.format ??= 'raw';
+  }
+  const m0 = await import('../api.js');
+  for (const n of (spec.nics ?? []) as Record<string, any>[]) {
+    if (n.type !== 'network') continue;
+    if (!m0.listNetworkNames().includes(n.network)) {
+      throw invalid(`${tool}: the line's tap NIC becomes a NIC on the qkvm network "${n.network}", which is not defined here (qkvm makes and removes the taps itself)`,
+        `qkvm net define ${n.network} --mode nat && qkvm net start ${n.network}`);
+    }
   }
   for (const k of ['kernel', 'initrd'] as const) if (typeof spec[k] === 'string') spec[k] = resolve(process.cwd(), spec[k]);
   for (const w of r.warnings) warn(w);

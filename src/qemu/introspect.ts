@@ -66,10 +66,10 @@ export function netdevKeysFromSchema(schema: Json[]): Record<string, string[]> {
 export function parseHelpOptions(text: string): string[] {
   const out = new Set<string>();
   for (const line of text.split('\n')) {
-    const m = /^(-[a-zA-Z0-9_-]+)/.exec(line);
-    if (m) out.add(m[1].replace(/^--/, '-'));
-    const alt = /^-\S+ or (-[a-zA-Z0-9_-]+)/.exec(line);
-    if (alt) out.add(alt[1]);
+    // "-machine [type=]name", "-hda/-hdb file", "-h or -help".
+    const m = /^(-\S+)(?: or (-\S+))?/.exec(line);
+    if (!m) continue;
+    for (const word of [...m[1].split('/'), ...(m[2] ? [m[2]] : [])]) if (/^--?[a-zA-Z0-9_-]+$/.test(word)) out.add(word.replace(/^--/, '-'));
   }
   return [...out].sort();
 }

@@ -95,7 +95,8 @@ describe('verdicts against the recorded QEMU 7.2', () => {
     const m = explain('qemu-kvm -M ?');
     expect(m.entries[0].status).toBe('help');
     expect(m.help?.[0].items).toContain('pc (alias of pc-i440fx-7.2)');
-    expect(m.help?.[0].items.length).toBe(qemu.machines.length);
+    expect(m.help?.[0].items).toContain('pc-i440fx-7.2 (default)');
+    expect(m.help?.[0].items.length).toBe(qemu.machines.length + qemu.machines.filter((x) => x.alias).length);
     expect(formatExplanation(m)).toContain('pc-q35-7.2');
     for (const [line, item] of [['-machine help', 'none'], ['-cpu ?', 'qemu64'], ['-cpu help', 'max'], ['-device ?', 'virtio-net-pci'], ['-device help', 'e1000'],
       ['-net nic,model=?', 'rtl8139'], ['-net nic,model=help', 'e1000'], ['-soundhw ?', 'intel-hda'], ['-vga help', 'std'], ['-netdev help', 'user']] as const) {
@@ -133,7 +134,7 @@ describe('verdicts against the recorded QEMU 7.2', () => {
     expect(explain('qemu-system-x86_64 -enable-kvm -m 512', rich).entries[0].status).toBe('ok');
     const sdl = explain('qemu-kvm -display sdl');
     expect(sdl.entries[0].status).toBe('host');
-    expect(sdl.modern.args).toContain('-vnc');
+    expect(sdl.modern.args).toContain('vnc=127.0.0.1:0');
     expect(sdl.modern.args).not.toContain('sdl');
     expect(explain('qemu-kvm -display gtk').entries[0].note).toContain('qemu-system-gui');
   });

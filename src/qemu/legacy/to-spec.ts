@@ -144,7 +144,12 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
       const good = rules.filter((r) => HostFwd.safeParse(r).success);
       for (const r of rules) if (!good.includes(r)) warnings.push(`${what}: hostfwd ${r} is not of the form tcp:HOSTADDR:PORT-GUESTADDR:PORT; dropped`);
       if (good.length) nic.hostfwd = good;
-      const rest = withoutKeys(back, 'type', 'id', 'hostfwd');
+      // The user-mode options a definition holds (validated by the schema below).
+      for (const k of ['net', 'host', 'dhcpstart', 'dns', 'tftp', 'bootfile'] as const) {
+        const val = getKey(back, k);
+        if (val !== undefined) (nic as Record<string, unknown>)[k] = val;
+      }
+      const rest = withoutKeys(back, 'type', 'id', 'hostfwd', 'net', 'host', 'dhcpstart', 'dns', 'tftp', 'bootfile');
       if (rest.length) warnings.push(`${what}: user-mode options ${formatKeyVal(rest)} have no place in a definition; dropped`);
     } else if (type === 'tap' || type === 'bridge') {
       const vhost = getKey(back, 'vhost');

@@ -65,7 +65,7 @@ const GROUPS: Record<string, [string, string?]> = {
   '-chardev': ['chardev', 'backend'], '-boot': ['boot-opts', 'order'], '-smp': ['smp-opts', 'cpus'], '-m': ['memory', 'size'],
   '-rtc': ['rtc'], '-name': ['name', 'guest'], '-sandbox': ['sandbox', 'enable'], '-fsdev': ['fsdev', 'fsdriver'],
   '-virtfs': ['virtfs', 'fsdriver'], '-action': ['action'], '-fw_cfg': ['fw_cfg'], '-msg': ['msg'], '-overcommit': ['overcommit'],
-  '-icount': ['icount', 'shift'], '-mon': ['mon', 'chardev'], '-global': ['global'], '-add-fd': ['add-fd'], '-iscsi': ['iscsi'],
+  '-icount': ['icount', 'shift'], '-mon': ['mon', 'chardev'], '-add-fd': ['add-fd'], '-iscsi': ['iscsi'],
 };
 
 /** -drive keys QEMU takes beyond query-command-line-options' list: legacy spellings and qcow2/raw runtime options. */
@@ -138,7 +138,7 @@ function checkOne(o: RawOption, e: ExplanationEntry, opts: readonly RawOption[],
     case '-M': case '-machine': {
       const kv = parseKeyVal(v, 'type');
       const type = getKey(kv, 'type');
-      if (type && HELP.has(type)) return helpOf(`${o.option} ${v}`, q.machines.map((m) => m.alias ? `${m.alias} (alias of ${m.name})` : m.name));
+      if (type && HELP.has(type)) return helpOf(`${o.option} ${v}`, q.machines.flatMap((m) => [...(m.alias ? [`${m.alias} (alias of ${m.name})`] : []), `${m.name}${m.isDefault ? ' (default)' : ''}`]));
       if (type && !q.machines.some((m) => m.name === type || m.alias === type) && !['removed', 'changed'].includes(e.status)) {
         return { error: `QEMU refuses it: unsupported machine type "${type}" (-machine help lists them).${didYouMean(type, q.machines.flatMap((m) => m.alias ? [m.alias, m.name] : [m.name]))}` };
       }
@@ -178,13 +178,13 @@ function checkOne(o: RawOption, e: ExplanationEntry, opts: readonly RawOption[],
       const type = v.split(',')[0].split('=')[0];
       if (HELP.has(type)) return helpOf(`-display ${v}`, q.displays);
       if (type !== 'vnc' && type !== 'default' && !q.displays.includes(type)) {
-        if (type === 'sdl' || type === 'gtk') return { host: `This QEMU has no ${type} display (Debian puts it in qemu-system-gui, not installed here: "Display '${type}' is not available"); here the modern command serves the screen over VNC on 127.0.0.1:0 instead (vncviewer 127.0.0.1:0).`, modern: ['-vnc', '127.0.0.1:0'] };
+        if (type === 'sdl' || type === 'gtk') return { host: `This QEMU has no ${type} display (Debian puts it in qemu-system-gui, not installed here: "Display '${type}' is not available"); here the modern command serves the screen over VNC on 127.0.0.1:0 instead (vncviewer 127.0.0.1:0).`, modern: ['-display', 'vnc=127.0.0.1:0'] };
         return { error: `QEMU refuses it: Display '${type}' is not available.${didYouMean(type, q.displays)}` };
       }
       return undefined;
     }
     case '-sdl':
-      if (!q.displays.includes('sdl')) return { host: 'This QEMU has no SDL display either (qemu-system-gui is not installed here); here the modern command serves the screen over VNC on 127.0.0.1:0.', modern: ['-vnc', '127.0.0.1:0'] };
+      if (!q.displays.includes('sdl')) return { host: 'This QEMU has no SDL display either (qemu-system-gui is not installed here); here the modern command serves the screen over VNC on 127.0.0.1:0.', modern: ['-display', 'vnc=127.0.0.1:0'] };
       return undefined;
     case '-smp': {
       const { smp } = parseSmp(v);
@@ -241,7 +241,7 @@ function checkOne(o: RawOption, e: ExplanationEntry, opts: readonly RawOption[],
     if (valid && valid.length) {
       const kv = parseKeyVal(v, implied);
       const extra = o.option === '-drive' ? DRIVE_EXTRA : [];
-      const err = badKey(kv, [...valid, ...extra], o.option, implied ? [implied] : []);
+      const err = badKey(kv, [...valid, ...extra, 'id'], o.option, implied ? [implied] : []);
       if (err) return { error: err };
     }
   }
