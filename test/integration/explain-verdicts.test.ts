@@ -197,7 +197,7 @@ describe.skipIf(!haveQemu && !IN_CI)('explain has no false [ok] (real QEMU 7.2)'
     // The comparison has teeth: many lines are [ok] and many [error].
     expect(ok).toBeGreaterThan(60);
     expect(errors).toBeGreaterThan(60);
-  }, 600_000);
+  }, 1_500_000);
 });
 
 /** SeaBIOS as QEMU ships it: a valid -bios file. */

@@ -50,7 +50,7 @@ export function formatExplanation(expl: Explanation, opts: { width?: number } = 
     out.push(wrap(e.explain, width - 6, '      '));
     if (e.note) out.push(wrap(e.note, width - 6, '      '));
     const same = e.modern && e.modern.length === e.raw.length && e.modern.every((w, i) => w === e.raw[i]);
-    if (e.modern && !same) {
+    if (e.modern && !same && e.status !== 'help') {
       out.push(e.modern.length ? `      now: ${e.modern.map(shellQuote).join(' ')}` : '      now: (dropped)');
     }
   }

@@ -286,6 +286,7 @@ export function applyVerdicts(opts: readonly RawOption[], entries: ExplanationEn
     if (f.help) {
       help.push(f.help);
       e.status = 'help';
+      e.explain = `Asks QEMU for a list (${f.help.query}) instead of starting a guest; QEMU prints it and exits.`;
       e.note = f.help.items.length ? `A help query: this QEMU (${ctx.qemu.version}) lists ${f.help.items.length}, below.` : 'A help query: QEMU prints the properties and exits.';
       e.modern = [];
     } else if (f.error) {
