@@ -89,6 +89,7 @@ describe('verdicts against the recorded QEMU 7.2', () => {
   it('missing files: QEMU cannot open them', () => {
     expect(status('qemu-kvm -hda nothere.img', '-hda').note).toContain("Could not open 'nothere.img'");
     expect(status('qemu-kvm -drive file=nothere.img,if=virtio', '-drive').status).toBe('error');
+    expect(status('qemu-kvm -mem-path no-such-dir/ram', '-mem-path').note).toContain("can't open backing store");
   });
 
   it('help queries answer with this QEMU\'s list, not a machine named "?"', () => {

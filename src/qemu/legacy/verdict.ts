@@ -2,6 +2,7 @@
 // (src/qemu/introspect.ts) says which options, keys, machines, CPU models,
 // devices and NIC models exist, and the machine's max CPUs; the host facts say
 // what this host lacks (/dev/vhost-net, hugetlbfs, KVM). Pure: both come in as data.
+import { dirname } from 'node:path';
 import type { QemuIntrospection } from '../introspect.js';
 import { getKey, parseKeyVal, formatKeyVal, type KeyVal } from './keyval.js';
 import { parseSmp } from './smp.js';
@@ -233,6 +234,8 @@ function checkOne(o: RawOption, e: ExplanationEntry, opts: readonly RawOption[],
       if (host && !host.hugetlbfs.some((m) => v === m || v.startsWith(`${m}/`))) {
         if (v.startsWith('/dev/hugepages')) return { host: `No hugetlbfs is mounted at ${v} on this host, so QEMU would silently make a regular file there instead of using huge pages; here the modern command leaves it out. To get huge pages: mount -t hugetlbfs hugetlbfs /dev/hugepages and reserve them (echo N > /proc/sys/vm/nr_hugepages).`, modern: [] };
       }
+      // QEMU makes its file in a directory, or at the path: the directory must be there.
+      if (host?.exists && !host.exists(v) && !host.exists(dirname(v))) return { error: `QEMU refuses it: ${v}: neither it nor its directory exists ("can't open backing store").` };
       return undefined;
   }
   if (group) {
