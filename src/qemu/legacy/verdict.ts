@@ -231,7 +231,8 @@ function checkOne(o: RawOption, e: ExplanationEntry, opts: readonly RawOption[],
       if (v === 'none') return { error: `QEMU refuses it: 'none' is not a valid char driver for ${o.option} (leave ${o.option} out for no QMP).` };
       return undefined;
     case '-mem-path':
-      if (host && !host.hugetlbfs.some((m) => v === m || v.startsWith(`${m}/`))) {
+      if (host?.hugetlbfs.some((m) => v === m || v.startsWith(`${m}/`))) return undefined;
+      if (host) {
         if (v.startsWith('/dev/hugepages')) return { host: `No hugetlbfs is mounted at ${v} on this host, so QEMU would silently make a regular file there instead of using huge pages; here the modern command leaves it out. To get huge pages: mount -t hugetlbfs hugetlbfs /dev/hugepages and reserve them (echo N > /proc/sys/vm/nr_hugepages).`, modern: [] };
       }
       // QEMU makes its file in a directory, or at the path: the directory must be there.
