@@ -36,9 +36,12 @@ describe('tutorial corpus: qemu-kvm lines through qkvm qemu-kvm', () => {
   });
   afterAll(async () => {
     // Nothing may be left running, whatever failed.
-    const r = qk(world, 'list', '--json');
-    for (const g of JSON.parse(r.stdout || '[]') as { name: string; state: string }[]) if (g.state !== 'shut off') qk(world, 'destroy', g.name);
-    world.cleanup();
+    try {
+      const r = qk(world, 'list', '--json');
+      for (const g of JSON.parse(r.stdout || '[]') as { name: string; state: string }[]) if (g.state !== 'shut off') qk(world, 'destroy', g.name);
+    } finally {
+      world.cleanup();
+    }
   });
 
   it('has at least 15 lines, help and error lines among them', () => {
