@@ -224,15 +224,24 @@ export const defineCommands: CommandModule<any, any>[] = [
     }),
   },
   {
+    // Listed for --help only: runCli hands `qkvm qemu-kvm ...` to cli/qemu-kvm.ts before yargs, so QEMU's options stay QEMU's.
+    command: 'qemu-kvm',
+    aliases: ['qemu-system-x86_64'],
+    describe: 'Run a pasted qemu-kvm line: define the guest and start it (--dry-run, --name NAME; `qkvm qemu-kvm --help`)',
+    handler: action(async () => { await (await import('./qemu-kvm.js')).runQemuKvm('qemu-kvm', process.argv.slice(3)); }),
+  },
+  {
     command: 'explain',
     describe: 'Explain a raw qemu-kvm command line, flag what QEMU 7.2 rejects, and print a modern equivalent',
     builder: (y) => y.option('json', { type: 'boolean', default: false })
-      .example('qkvm explain -- qemu-kvm -m 512 -net nic,vlan=0 -net user -balloon virtio', ''),
+      .example('qkvm explain -- qemu-kvm -m 512 -net nic,vlan=0 -net user -balloon virtio', '')
+      .example('qkvm explain -- qemu-kvm -M ?', "this QEMU's machine types"),
     handler: action(async (a) => {
       const raw: string[] = (a['--'] ?? []).map(String);
       if (!raw.length) throw invalid('explain: give the command line after --', 'qkvm explain -- qemu-kvm -m 512 -hda disk.img');
       const l = await legacy();
-      const e = l.explainCommandLine(raw);
+      // Checked against this host's QEMU (introspection cached per binary) and this host's facts.
+      const e = await (await import('../host/explain-here.js')).explainHere(raw);
       if (a.json) return printJson(e);
       process.stdout.write(l.formatExplanation(e));
     }),

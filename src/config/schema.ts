@@ -68,6 +68,8 @@ export const Disk = z.object({
   hostDevice: z.boolean().optional(),
 }).strict().transform((d) => ({ ...d, readonly: d.readonly ?? !!(d.external || d.hostDevice) }));
 
+const IPV4_RE = /^(\d{1,3}\.){3}\d{1,3}$/;
+
 export const HostFwd = z.string().regex(
   /^(tcp|udp):[0-9.]*:\d{1,5}-[0-9.]*:\d{1,5}$/,
   'must look like tcp:127.0.0.1:2222-:22',
@@ -81,6 +83,14 @@ export const Nic = z.object({
   model: z.enum(['virtio', 'e1000', 'rtl8139']).default('virtio'),
   mac: z.string().regex(MAC_RE, 'must be six hex pairs like 52:54:00:12:34:56').optional(),
   vhost: z.enum(['auto', 'on', 'off']).default('auto'),
+  // User-mode (slirp) options, as -netdev user takes them: the guest's subnet, the
+  // host's and the DNS forwarder's addresses in it, the first DHCP address, and PXE (tftp + bootfile).
+  net: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'must be an IPv4 subnet like 10.0.5.0/24').optional(),
+  host: z.string().regex(IPV4_RE, 'must be an IPv4 address').optional(),
+  dhcpstart: z.string().regex(IPV4_RE, 'must be an IPv4 address').optional(),
+  dns: z.string().regex(IPV4_RE, 'must be an IPv4 address').optional(),
+  tftp: z.string().regex(/^\/[^,\0]*$/, 'must be an absolute directory path without commas').max(LIMITS.path).optional(),
+  bootfile: z.string().regex(/^[^,\s\0]+$/, 'must be a file name without commas or spaces').max(LIMITS.path).optional(),
 }).strict().superRefine((n, ctx) => {
   const type = n.type ?? (n.network ? 'network' : 'user');
   if (type === 'network' && !n.network) {
@@ -88,6 +98,13 @@ export const Nic = z.object({
   }
   if (type === 'user' && n.network) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['network'], message: 'a user-mode NIC takes no network name' });
+  }
+  for (const k of ['net', 'host', 'dhcpstart', 'dns', 'tftp', 'bootfile'] as const) {
+    if (type === 'network' && n[k] !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: `${k} only applies to user-mode NICs` });
+  }
+  for (const k of ['host', 'dhcpstart', 'dns'] as const) {
+    const a = n[k];
+    if (a && a.split('.').some((x) => Number(x) > 255)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: 'must be an IPv4 address' });
   }
   if (type === 'network' && n.hostfwd.length) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['hostfwd'], message: 'hostfwd only applies to user-mode NICs' });

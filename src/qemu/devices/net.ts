@@ -10,7 +10,11 @@ export interface NicDef {
   hostfwd: string[];
   model: 'virtio' | 'e1000' | 'rtl8139';
   vhost: 'auto' | 'on' | 'off';
+  /** User-mode options (see the schema): subnet, addresses, PXE. */
+  net?: string; host?: string; dhcpstart?: string; dns?: string; tftp?: string; bootfile?: string;
 }
+
+const USER_KEYS = ['net', 'host', 'dhcpstart', 'dns', 'tftp', 'bootfile'] as const;
 
 export interface NetDeviceInit {
   /** Where in the definition, for errors: nics[0]. */
@@ -90,8 +94,8 @@ export class NetDevice implements Device {
       });
       return {
         opt: '-netdev',
-        value: [props([['', 'user'], ['id', this.id]]), ...nic.hostfwd.map((f) => `hostfwd=${f}`)].join(','),
-        explain: `creates the host side ${this.id} as QEMU's user-mode network (slirp): outgoing NAT through QEMU itself and DHCP (guest 10.0.2.15), no root or tap needed${fwd.length ? `; hostfwd forwards ${fwd.join(', and ')}` : ''}`,
+        value: [props([['', 'user'], ['id', this.id], ...USER_KEYS.filter((k) => nic[k] !== undefined).map((k) => [k, nic[k]!] as [string, string])]), ...nic.hostfwd.map((f) => `hostfwd=${f}`)].join(','),
+        explain: `creates the host side ${this.id} as QEMU's user-mode network (slirp): outgoing NAT through QEMU itself and DHCP (guest ${nic.dhcpstart ?? '10.0.2.15'}${nic.net ? ` on ${nic.net}` : ''}), no root or tap needed${nic.tftp ? `; its TFTP server serves ${nic.tftp}${nic.bootfile ? ` and DHCP offers ${nic.bootfile} for PXE boot` : ''}` : ''}${fwd.length ? `; hostfwd forwards ${fwd.join(', and ')}` : ''}`,
       };
     }
     let explain = `creates the host side ${this.id} as the tap device ${tap}: QEMU runs ${scripts!.ifup} ${tap} to put it on network "${nic.network}" and ${scripts!.ifdown} when it goes away`;

@@ -84,7 +84,37 @@ const NIC_MODEL: Record<string, string> = {
   pcnet: 'an emulated AMD PCnet card',
 };
 
+/** What the tap and user-mode keys a tutorial writes do, in one sentence each. */
+const NET_KEYS: Record<string, (v: string) => string> = {
+  vhost: (v) => (v === 'on' ? 'vhost=on moves the virtio-net data path into the host kernel (vhost-net, /dev/vhost-net): less CPU per packet; without /dev/vhost-net QEMU 7.2 aborts' : `vhost=${v}: the data path stays in QEMU`),
+  vnet_hdr: (v) => `vnet_hdr=${v}: ${v === 'off' ? 'no' : 'the'} virtio-net header on the tap (IFF_VNET_HDR), so checksum and segmentation offloads pass between guest and host`,
+  script: (v) => (v === 'no' ? 'script=no: QEMU runs no script when the tap comes up (the tap must already be configured, or something else adds it to a bridge)' : `script=${v}: QEMU runs ${v} with the tap's name when it comes up (usually to add it to a bridge)`),
+  downscript: (v) => (v === 'no' ? 'downscript=no: no script when QEMU exits' : `downscript=${v}: QEMU runs ${v} when it exits`),
+  fd: (v) => `fd=${v}: QEMU uses a tap already opened by its parent (file descriptor ${v}), as libvirt does`,
+  ifname: (v) => `ifname=${v}: the tap's name on the host`,
+  queues: (v) => `queues=${v}: a multi-queue tap (one queue per vCPU is typical)`,
+  net: (v) => `net=${v}: the guest's subnet (default 10.0.2.0/24)`,
+  host: (v) => `host=${v}: the host's address as the guest sees it (default x.x.x.2)`,
+  dhcpstart: (v) => `dhcpstart=${v}: the first address the built-in DHCP server hands out (default x.x.x.15)`,
+  dns: (v) => `dns=${v}: the built-in DNS forwarder's address (default x.x.x.3)`,
+  tftp: (v) => `tftp=${v}: the built-in TFTP server serves this host directory (for PXE boot)`,
+  bootfile: (v) => `bootfile=${v}: the boot file DHCP offers (with tftp=, a PXE boot: -boot n)`,
+  hostfwd: (v) => `hostfwd=${v}: forwards a host port into the guest`,
+  restrict: (v) => `restrict=${v}: ${v === 'on' || v === 'yes' ? 'the guest cannot reach the outside (only forwarded ports)' : 'the guest can reach the outside'}`,
+  hostname: (v) => `hostname=${v}: the host name DHCP gives the guest`,
+  smb: (v) => `smb=${v}: shares this host directory with the guest over SMB (needs smbd)`,
+};
+
+function netKeys(kv: ReturnType<typeof parseKeyVal>): string {
+  const said = kv.filter((k) => !k.implied && NET_KEYS[k.key]).map((k) => NET_KEYS[k.key](k.value ?? 'on'));
+  return said.length ? ` ${said.join('; ').replace(/^./, (c) => c.toUpperCase())}.` : '';
+}
+
 export function describeNet(v: string): string {
+  return describeNetBase(v) + netKeys(parseKeyVal(v, 'type'));
+}
+
+function describeNetBase(v: string): string {
   const kv = parseKeyVal(v, 'type');
   const type = getKey(kv, 'type') ?? '';
   const hub = getKey(kv, 'vlan') ?? '0';
@@ -131,7 +161,7 @@ export function describeNetdev(v: string): string {
     l2tpv3: 'an L2TPv3 tunnel',
     vde: 'a VDE switch',
   };
-  return `Creates the host side of a network, "${id}": ${what[type] ?? type}. A guest NIC joins it with -device MODEL,netdev=${id}.`;
+  return `Creates the host side of a network, "${id}": ${what[type] ?? type}. A guest NIC joins it with -device MODEL,netdev=${id}.${netKeys(kv)}`;
 }
 
 const DEVICES: Record<string, string> = {

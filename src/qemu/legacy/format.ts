@@ -30,24 +30,41 @@ function wrap(text: string, width: number, indent: string): string {
   return lines.map((l) => indent + l).join('\n');
 }
 
+/** Names in columns, as QEMU's own lists are long. */
+function columns(items: readonly string[], width: number): string[] {
+  if (!items.length) return [];
+  const w = Math.min(width - 2, Math.max(...items.map((i) => i.length)) + 2);
+  const per = Math.max(1, Math.floor((width - 2) / w));
+  const lines: string[] = [];
+  for (let i = 0; i < items.length; i += per) lines.push('  ' + items.slice(i, i + per).map((x) => x.padEnd(w)).join('').trimEnd());
+  return lines;
+}
+
 export function formatExplanation(expl: Explanation, opts: { width?: number } = {}): string {
   const width = opts.width ?? 78;
   const out: string[] = [];
-  out.push(`${expl.binary ?? 'The command line'}, option by option:`, '');
+  out.push(`${expl.binary ?? 'The command line'}, option by option${expl.checkedAgainst ? ` (checked against this host's QEMU ${expl.checkedAgainst})` : ''}:`, '');
   for (const e of expl.entries) {
     const written = e.raw.map(shellQuote).join(' ');
     out.push(`  ${written}  [${e.status}]`);
     out.push(wrap(e.explain, width - 6, '      '));
     if (e.note) out.push(wrap(e.note, width - 6, '      '));
     const same = e.modern && e.modern.length === e.raw.length && e.modern.every((w, i) => w === e.raw[i]);
-    if (e.modern && !same) {
+    if (e.modern && !same && e.status !== 'help') {
       out.push(e.modern.length ? `      now: ${e.modern.map(shellQuote).join(' ')}` : '      now: (dropped)');
     }
+  }
+  for (const h of expl.help ?? []) {
+    out.push('', `${h.query}: this QEMU's list${h.items.length ? ` (${h.items.length})` : ''}:`);
+    out.push(...columns(h.items, width));
   }
   if (expl.warnings.length) {
     out.push('', 'Warnings:');
     for (const w of expl.warnings) out.push(wrap(w, width - 4, '    ').replace(/^ {4}/, '  - '));
   }
+  const errors = expl.entries.filter((e) => e.status === 'error');
+  if (errors.length) out.push('', `QEMU refuses this line: ${errors.length} option(s) marked [error] above. The modern command below leaves them out.`);
+  if (expl.help?.length && expl.entries.every((e) => e.status === 'help')) return out.join('\n') + '\n';
   out.push('', 'The same guest with QEMU 7.2:', '', `  ${formatModernCommand(expl)}`);
   return out.join('\n') + '\n';
 }

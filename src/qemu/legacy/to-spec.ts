@@ -9,10 +9,15 @@ import { parseOptions } from './parse.js';
 import { checkSmp, parseSmp } from './smp.js';
 import { explainCommandLine } from './translate.js';
 import type { RawOption } from './types.js';
+import type { VerdictContext } from './verdict.js';
 
 export interface SpecFromCommandLine {
   spec: VmSpecInput;
   warnings: string[];
+  /** What this QEMU refuses on the line ([error] in explain), one reason each: a caller refuses the line. */
+  errors: string[];
+  /** Help queries on the line (-M ?): nothing to define. */
+  help: { query: string; items: string[] }[];
 }
 
 type DiskInput = NonNullable<VmSpecInput['disks']>[number];
@@ -56,8 +61,8 @@ function roundRobin(node: number, nodes: number, cpus: number): string {
   return mine.join(',');
 }
 
-export function specFromCommandLine(args: string | readonly string[], name?: string): SpecFromCommandLine {
-  const expl = explainCommandLine(args);
+export function specFromCommandLine(args: string | readonly string[], name?: string, ctx?: VerdictContext): SpecFromCommandLine {
+  const expl = explainCommandLine(args, ctx);
   // The raw line's VNC warnings describe what QEMU would do; the definition's own VNC warnings (below) replace them.
   const warnings = expl.warnings.filter((w) => !/^-vnc .*(VNC listens on all host addresses|VNC password is never on the command line)/.test(w));
   const opts = parseOptions(expl.modern.args);
@@ -139,7 +144,12 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
       const good = rules.filter((r) => HostFwd.safeParse(r).success);
       for (const r of rules) if (!good.includes(r)) warnings.push(`${what}: hostfwd ${r} is not of the form tcp:HOSTADDR:PORT-GUESTADDR:PORT; dropped`);
       if (good.length) nic.hostfwd = good;
-      const rest = withoutKeys(back, 'type', 'id', 'hostfwd');
+      // The user-mode options a definition holds (validated by the schema below).
+      for (const k of ['net', 'host', 'dhcpstart', 'dns', 'tftp', 'bootfile'] as const) {
+        const val = getKey(back, k);
+        if (val !== undefined) (nic as Record<string, unknown>)[k] = val;
+      }
+      const rest = withoutKeys(back, 'type', 'id', 'hostfwd', 'net', 'host', 'dhcpstart', 'dns', 'tftp', 'bootfile');
       if (rest.length) warnings.push(`${what}: user-mode options ${formatKeyVal(rest)} have no place in a definition; dropped`);
     } else if (type === 'tap' || type === 'bridge') {
       const vhost = getKey(back, 'vhost');
@@ -360,5 +370,6 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
       throw e;
     }
   }
-  return { spec: ordered, warnings: [...new Set(warnings)] };
+  const errors = expl.entries.filter((e) => e.status === 'error').map((e) => `${e.raw.join(' ')}: ${e.note ?? 'QEMU refuses it'}`);
+  return { spec: ordered, warnings: [...new Set(warnings)], errors, help: expl.help ?? [] };
 }

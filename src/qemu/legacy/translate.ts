@@ -13,6 +13,7 @@ import { parseOptions } from './parse.js';
 import { checkSmp, fixSmp, formatSmp, parseSmp } from './smp.js';
 import { worst } from './status.js';
 import { normalizeCommandLine } from './tokenize.js';
+import { applyVerdicts, type VerdictContext } from './verdict.js';
 import type { Explanation, ExplanationEntry, RawOption, Rewrite } from './types.js';
 
 const OLD_MACHINE = /^pc-(?:(i440fx|q35)-)?(\d+)\.(\d+)$/;
@@ -221,7 +222,12 @@ function translateOne(o: RawOption, f: Facts, ctx: { net: Map<RawOption, Rewrite
 }
 
 /** Explains a legacy command line option by option and writes the modern command. */
-export function explainCommandLine(input: string | readonly string[]): Explanation {
+/**
+ * With ctx (this QEMU's introspection and the host's facts), every verdict is
+ * checked against what this QEMU really takes; without it, only the translator's
+ * knowledge of QEMU 7.2 speaks.
+ */
+export function explainCommandLine(input: string | readonly string[], ctx?: VerdictContext): Explanation {
   const cl = normalizeCommandLine(input);
   const opts = parseOptions(cl.args);
   const f = scan(opts, cl.binary, cl.binaryKind);
@@ -266,6 +272,13 @@ export function explainCommandLine(input: string | readonly string[]): Explanati
     };
     return entry;
   });
+  const help = ctx ? applyVerdicts(opts, entries, warnings, ctx) : [];
+  if (ctx?.host && !ctx.host.kvm && prefix[0] === '-accel') {
+    // qemu-kvm's KVM-then-TCG fallback: without /dev/kvm, TCG alone.
+    prefix.splice(0, prefix.length, '-accel', tcgArg(f, 'tcg'));
+    const i = warnings.findIndex((w) => w.includes('so the modern command starts with -accel kvm -accel tcg'));
+    if (i >= 0) warnings[i] = `${cl.binary ?? 'qemu-kvm'}: qemu-kvm used KVM when it could and fell back to TCG; this host has no /dev/kvm, so the modern command says -accel tcg`;
+  }
   if (f.tcgProps.length && !f.accelOpts.length && !f.machineAccel && !f.noKvm && !f.enableKvm && cl.binaryKind === 'system') {
     // qemu-system-* with -tb-size and no accelerator: TCG is the default, say it.
     prefix.push('-accel', tcgArg(f, 'tcg'));
@@ -275,5 +288,7 @@ export function explainCommandLine(input: string | readonly string[]): Explanati
     entries,
     modern: { binary: 'qemu-system-x86_64', args: [...prefix, ...entries.flatMap((e) => e.modern ?? [])] },
     warnings: [...new Set(warnings)],
+    ...(help.length ? { help } : {}),
+    ...(ctx ? { checkedAgainst: ctx.qemu.version } : {}),
   };
 }

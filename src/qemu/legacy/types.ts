@@ -5,8 +5,11 @@
  * removed: QEMU 7.2 rejects it. conflict: it clashes with another option of the
  * line. changed: taken, but it now means something else or needs a fix.
  * unknown: the translator does not know it; passed through as written.
+ * error: this QEMU refuses it as written (checked against its own introspection).
+ * host: this QEMU takes it, but this host lacks what it needs; the modern command
+ * uses what works here. help: a help query (-M ?), answered with this QEMU's list.
  */
-export type LegacyStatus = 'ok' | 'deprecated' | 'removed' | 'conflict' | 'changed' | 'unknown';
+export type LegacyStatus = 'ok' | 'deprecated' | 'removed' | 'conflict' | 'changed' | 'unknown' | 'help' | 'host' | 'error';
 
 export interface ExplanationEntry {
   /** The option as QEMU spells it (-net, -drive), or FILE for a bare disk image. */
@@ -29,6 +32,10 @@ export interface Explanation {
   entries: ExplanationEntry[];
   modern: { binary: 'qemu-system-x86_64'; args: string[] };
   warnings: string[];
+  /** Help queries on the line (-M ?, -cpu help), with this QEMU's answer. */
+  help?: { query: string; items: string[] }[];
+  /** Whether the line was checked against a real QEMU's introspection, and which version. */
+  checkedAgainst?: string;
 }
 
 /** One option of the line, grouped with its argument. */
