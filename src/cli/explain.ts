@@ -20,6 +20,40 @@ export async function toolContext(): Promise<import('../explain/index.js').ToolC
 
 type Command = import('../explain/index.js').CommandExplanation;
 
+class Accepted extends Error {}
+
+/**
+ * Whether qkvm's own parser takes a qkvm line as printed (commands, options,
+ * arity), without running it: a middleware after validation stops it before
+ * any handler. Returns the parser's error, or undefined when it is accepted.
+ */
+export async function parserRefuses(qkvmLine: string): Promise<string | undefined> {
+  const { splitCommandLine } = await import('../qemu/legacy/tokenize.js');
+  const { buildParser } = await import('./parser.js');
+  const { checkNameArgs } = await import('./args.js');
+  const { normalizeDash } = await import('../explain/words.js');
+  const [first, ...argv] = splitCommandLine(qkvmLine).map(normalizeDash);
+  if (first !== 'qkvm') return `not a qkvm line: ${qkvmLine}`;
+  if (argv.includes('--help') || argv.includes('-h')) return undefined;
+  const parser = (await buildParser(argv)).exitProcess(false).fail(false)
+    .middleware(async (a) => { await checkNameArgs(a); throw new Accepted(); }, false);
+  try {
+    await parser.parseAsync();
+    return 'the parser ran a command';
+  } catch (e) {
+    return e instanceof Accepted ? undefined : (e as Error).message;
+  }
+}
+
+/** An equivalent qkvm's parser refuses is not offered: a hint must work as printed. */
+async function checked(c: Command): Promise<Command> {
+  if (c.kind !== 'tool' || c.verdict !== 'equivalent' || !c.qkvm) return c;
+  const error = await parserRefuses(c.qkvm);
+  if (!error) return c;
+  const { qkvm, ...rest } = c;
+  return { ...rest, verdict: 'none', why: `this qkvm does not take the line yet: \`${qkvm}\` fails with "${error}"`, refused: { qkvm, error } };
+}
+
 async function qemuText(words: string[]): Promise<{ json: unknown; text: string }> {
   const l = await legacy();
   const e = l.explainCommandLine(words);
@@ -30,7 +64,8 @@ async function render(cmds: Command[]): Promise<{ json: unknown[]; text: string;
   const { formatToolExplanation } = await import('../explain/format.js');
   const json: unknown[] = [];
   let text = '';
-  for (const c of cmds) {
+  for (const c0 of cmds) {
+    const c = await checked(c0);
     if (c.kind === 'qemu') {
       const q = await qemuText(c.words);
       json.push({ kind: 'qemu', words: c.words, explanation: q.json });

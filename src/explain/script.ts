@@ -19,7 +19,7 @@ export function splitScript(text: string): ScriptLine[] {
     // A `#` that is not a root prompt before a known command starts a comment.
     if (/^\s*#/.test(cmd) && stripPrompt(cmd) === cmd) { out.push({ line: start + 1, kind: 'comment', text: cmd }); continue; }
     while (/(^|[^\\])(\\\\)*\\\s*$/.test(cmd) && i + 1 < raw.length) {
-      cmd = cmd.replace(/\\\s*$/, '') + ' ' + raw[++i].trimStart();
+      cmd = cmd.replace(/\s*\\\s*$/, '') + ' ' + raw[++i].trimStart();
     }
     out.push({ line: start + 1, kind: 'command', text: cmd.trim() });
   }

@@ -23,6 +23,8 @@ export interface ToolExplanation {
   see?: string[];
   /** Why there is no equivalent, or what qkvm does not know. */
   why?: string;
+  /** The swapped line this qkvm's own parser refused (so it is not offered as the equivalent), and its error. */
+  refused?: { qkvm: string; error: string };
 }
 
 /** What a tool module may look up: qkvm's own command list, taken from its yargs commands. */

@@ -100,7 +100,10 @@ export const explainEcho: ToolExplainer = (args, _ctx, tool) => {
   let target: string | undefined;
   const value = args[0];
   if (redir >= 0) target = /^>>?\//.test(args[redir]) ? args[redir].replace(/^>>?/, '') : args[redir + 1];
-  else if (tee >= 0 && args[tee + 1] === 'tee') target = args.slice(tee + 2).find((w) => !w.startsWith('-'));
+  else if (tee >= 0) {
+    const after = args.slice(tee + 1).filter((w) => w !== 'sudo');
+    if (after[0] === 'tee') target = after.slice(1).find((w) => !w.startsWith('-'));
+  }
   // `echo "net.ipv4.ip_forward = 1" >> /etc/sysctl.conf`: the setting, made permanent.
   if (target && /^\/etc\/sysctl\.(conf|d\/)/.test(target) && value) {
     const m = /^([\w.]+)\s*=\s*(\S+)$/.exec(value);

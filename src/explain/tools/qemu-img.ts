@@ -9,7 +9,7 @@ const positionals = (a: string[]) => {
   for (let i = 0; i < a.length; i++) {
     const w = normalizeDash(a[i]);
     if (/^-[fFOobBltTSsoacd]$/.test(w) || w === '--output' || w === '--object') { i++; continue; }
-    if (!w.startsWith('-')) out.push(a[i]);
+    if (!w.startsWith('-') || /^[-+]\d/.test(w)) out.push(a[i]);
   }
   return out;
 };

@@ -53,7 +53,7 @@ const SAYS: Record<string, (a: string[]) => string> = {
 
 /** virsh verbs that live in a qkvm group under another name. */
 const MAPPED: Record<string, { to: (a: string[]) => string[]; says: string }> = {
-  'net-list': { to: () => ['net', 'list'], says: 'lists the virtual networks' },
+  'net-list': { to: () => ['net', 'list'], says: 'lists the virtual networks (qkvm lists all of them, active or not)' },
   'net-start': { to: (a) => ['net', 'start', ...a], says: 'starts a virtual network (its bridge, DHCP and NAT)' },
   'net-destroy': { to: (a) => ['net', 'stop', ...a], says: 'stops a virtual network (its definition stays)' },
   'net-autostart': { to: (a) => ['net', 'autostart', ...a], says: 'starts a virtual network when the host boots' },
@@ -101,11 +101,13 @@ export const explainVirsh: ToolExplainer = (args, ctx: ToolContext, tool): ToolE
     const to = m.to(vargs);
     if (hasCommand(ctx, to[0])) return equivalent(tool, m.says, ['qkvm', ...to], [...connect, part([verb, ...vargs], m.says)]);
   }
+  const n = NONE[verb];
+  // `define`/`create` exist in qkvm, but read YAML: a libvirt XML file has no equivalent.
+  if (n && vargs.some((w) => /\.xml$/i.test(w))) return none(tool, n[0], n[1], [...connect, part([verb, ...vargs], n[0])], n[2]);
   if (hasCommand(ctx, verb)) {
     const says = SAYS[verb]?.(vargs) ?? lower(ctx.commands.get(verb) ?? verb);
     return equivalent(tool, says, ['qkvm', verb, ...vargs], [...connect, part([verb, ...vargs], says)]);
   }
-  const n = NONE[verb];
   if (n) return none(tool, n[0], n[1], [...connect, part([verb, ...vargs], n[0])], n[2]);
   const near = closestCommand(verb, ctx);
   return unknown(tool, [tool, verb], near ? `qkvm has no command ${verb}: did you mean ${near}? (qkvm ${near} --help)` : `qkvm has no command ${verb} (qkvm --help lists them)`);
