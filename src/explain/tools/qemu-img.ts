@@ -1,8 +1,8 @@
 // qemu-img lines: qkvm takes them by name (`qkvm qemu-img`, an alias of
 // `qkvm disk`) for the subcommands qkvm has; the rest are qemu-img's alone.
-import { hasCommand } from '../swap.js';
+import { swapped } from './virt-install.js';
 import type { ToolExplainer } from '../types.js';
-import { equivalent, none, normalizeDash, part, unknown } from '../words.js';
+import { none, normalizeDash, part, unknown } from '../words.js';
 
 const positionals = (a: string[]) => {
   const out: string[] = [];
@@ -61,8 +61,7 @@ export const explainQemuImg: ToolExplainer = (args, ctx, tool) => {
   if (say) {
     const says = say(rest);
     const parts = [part(args, says)];
-    if (hasCommand(ctx, 'qemu-img')) return equivalent(tool, says, ['qkvm', 'qemu-img', ...args], parts);
-    return none(tool, says, 'this qkvm has no qemu-img command; qkvm disk has the same subcommands with its own flags', parts, [`qkvm disk ${sub} --help`]);
+    return swapped(tool, 'qemu-img', says, ['qkvm', 'qemu-img', ...args], parts, ctx, [`qkvm disk ${sub} --help`]);
   }
   if (OTHERS[sub]) return none(tool, OTHERS[sub], `qkvm does not wrap qemu-img ${sub}: run qemu-img itself (it changes only the files you name)`, [part(args, OTHERS[sub])]);
   return unknown(tool, [tool, sub], `qemu-img has no subcommand ${sub} that qkvm knows (create, info, check, convert, resize, snapshot, commit, rebase)`);

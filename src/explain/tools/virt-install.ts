@@ -4,7 +4,7 @@
 // the line unknown rather than a guess.
 import { hasCommand } from '../swap.js';
 import type { Part, ToolExplainer } from '../types.js';
-import { equivalent, none, normalizeDash, part, unknown } from '../words.js';
+import { equivalent, none, normalizeDash, part, shellLine, unknown } from '../words.js';
 
 type Say = (v: string | undefined) => string;
 
@@ -92,21 +92,20 @@ function parts(args: string[], table: Record<string, [boolean, Say]>): { parts: 
   return { parts: out, values };
 }
 
+/** The swapped line, or (when this qkvm lacks the command) none, naming the line it would be. */
+export function swapped(tool: string, verb: string, says: string, line: string[], parts: Part[], ctx: Parameters<ToolExplainer>[1], see: string[]): ReturnType<ToolExplainer> {
+  if (hasCommand(ctx, verb)) return equivalent(tool, says, line, parts);
+  return { ...none(tool, says, `this qkvm has no ${verb} command`, parts, see), refused: { qkvm: shellLine(line), error: `qkvm has no ${verb} command` } };
+}
+
 export const explainVirtInstall: ToolExplainer = (args, ctx, tool) => {
   const p = parts(args, VI);
   if (p.bad) return unknown(tool, [tool, p.bad], `virt-install has no option ${p.bad} that qkvm knows; qkvm explains only what it knows`);
-  const says = 'defines a new guest and starts it (usually booting an installer)';
-  if (!hasCommand(ctx, 'virt-install')) return none(tool, says, 'this qkvm has no virt-install command', p.parts, ['qkvm create --help']);
-  return equivalent(tool, says, ['qkvm', 'virt-install', ...args], p.parts);
+  return swapped(tool, 'virt-install', 'defines a new guest and starts it (usually booting an installer)', ['qkvm', 'virt-install', ...args], p.parts, ctx, ['qkvm create --help']);
 };
 
 export const explainVirtClone: ToolExplainer = (args, ctx, tool) => {
   const p = parts(args, VC);
   if (p.bad) return unknown(tool, [tool, p.bad], `virt-clone has no option ${p.bad} that qkvm knows`);
-  const says = 'copies a shut off guest: its definition and its disks, with a new name and MAC';
-  if (hasCommand(ctx, 'virt-clone')) return equivalent(tool, says, ['qkvm', 'virt-clone', ...args], p.parts);
-  const from = p.values.get('--original') ?? p.values.get('-o');
-  const to = p.values.get('--name') ?? p.values.get('-n');
-  if (from && to && hasCommand(ctx, 'clone')) return equivalent(tool, says, ['qkvm', 'clone', from, to], p.parts);
-  return none(tool, says, 'this qkvm has no virt-clone command, and the line does not name both --original and --name', p.parts, ['qkvm clone SOURCE NAME']);
+  return swapped(tool, 'virt-clone', 'copies a shut off guest: its definition and its disks, with a new name and MAC', ['qkvm', 'virt-clone', ...args], p.parts, ctx, ['qkvm clone SOURCE NAME']);
 };
