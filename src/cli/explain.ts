@@ -31,8 +31,8 @@ export async function parserRefuses(qkvmLine: string): Promise<string | undefine
   const { splitCommandLine } = await import('../qemu/legacy/tokenize.js');
   const { buildParser } = await import('./parser.js');
   const { checkNameArgs } = await import('./args.js');
-  const { normalizeDash } = await import('../explain/words.js');
-  const [first, ...argv] = splitCommandLine(qkvmLine).map(normalizeDash);
+  const { normalizeDash, splitAtOperator } = await import('../explain/words.js');
+  const [first, ...argv] = splitAtOperator(splitCommandLine(qkvmLine).map(normalizeDash))[0];
   if (first !== 'qkvm') return `not a qkvm line: ${qkvmLine}`;
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const parser = (await buildParser(argv)).exitProcess(false).fail(false)

@@ -5,7 +5,7 @@
 // only reads the words, it never runs anything.
 import { splitCommandLine } from '../qemu/legacy/tokenize.js';
 import type { ToolContext, ToolExplainer, ToolExplanation } from './types.js';
-import { unknown } from './words.js';
+import { part, shellTail, splitAtOperator, unknown } from './words.js';
 import { explainVirsh } from './tools/virsh.js';
 import { explainVirtClone, explainVirtInstall } from './tools/virt-install.js';
 import { explainQemuImg } from './tools/qemu-img.js';
@@ -49,6 +49,9 @@ export const TOOLS: Record<string, ToolExplainer> = {
   usermod: host.explainUsermod,
   adduser: host.explainUsermod,
 };
+
+/** The tools qkvm takes by name: their qkvm line is the same argv, so a shell tail is kept apart. */
+const SWAP_TOOLS = new Set(['virsh', 'virt-install', 'virt-clone', 'qemu-img']);
 
 /** A QEMU binary as tutorials name it: qemu-kvm, kvm, qemu-system-x86_64, /usr/libexec/qemu-kvm. */
 export const isQemuBinary = (word: string) => /^(qemu-kvm|kvm|qemu-system-[\w-]+)$/.test(word.split('/').pop() ?? '');
@@ -106,6 +109,19 @@ export function explainCommand(words: string[], ctx: ToolContext): CommandExplan
   if (isQemuBinary(first) || first.startsWith('-')) return { kind: 'qemu', words };
   const name = first.split('/').pop()!;
   const tool = Object.prototype.hasOwnProperty.call(TOOLS, name) ? TOOLS[name] : undefined;
+  if (tool && SWAP_TOOLS.has(name)) {
+    // `virsh dumpxml vm1 > vm1.xml`: the tool sees its argv; the shell's redirection stays on the qkvm line.
+    const [argv, tail] = splitAtOperator(args);
+    const e = tool(argv, ctx, name);
+    if (!tail.length) return { kind: 'tool', words, ...e };
+    const t = shellTail(tail);
+    const parts = [...e.parts, part(tail, `the shell's part: ${tail[0].startsWith('|') ? 'the output goes on to the next command' : 'the output goes to (or the input comes from) a file'}`)];
+    return {
+      kind: 'tool', words, ...e, parts,
+      ...(e.qkvm ? { qkvm: `${e.qkvm} ${t}` } : {}),
+      ...(e.refused ? { refused: { ...e.refused, qkvm: `${e.refused.qkvm} ${t}` } } : {}),
+    };
+  }
   const e = tool ? tool(args, ctx, name) : unknown(name, [name]);
   return { kind: 'tool', words, ...e };
 }

@@ -52,3 +52,15 @@ export function scanOptions(args: string[], known: Record<string, boolean>): { o
 
 /** Web pages turn "--" into an en or em dash; read it as "--" (as qkvm's own argv does). */
 export const normalizeDash = (w: string) => w.replace(/^[\u2013\u2014]/, '--');
+
+/** A shell operator word: a pipe, a redirection, a background `&`. */
+export const isOperator = (w: string) => /^(\||\|&|&|&>.*|[0-9]?[<>].*)$/.test(w);
+
+/** Splits words at the first shell operator: the command's argv, and the rest (`> vm1.xml`, `| less`). */
+export function splitAtOperator(words: string[]): [argv: string[], tail: string[]] {
+  const i = words.findIndex(isOperator);
+  return i < 0 ? [words, []] : [words.slice(0, i), words.slice(i)];
+}
+
+/** A tail of operators and words, quoted for pasting (operators stay bare). */
+export const shellTail = (tail: string[]) => tail.map((w) => (isOperator(w) ? w : shellQuote(w))).join(' ');

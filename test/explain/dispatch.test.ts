@@ -48,6 +48,17 @@ describe('dispatch by the first word', () => {
   });
 });
 
+describe('a shell tail on a swapped line', () => {
+  const big: ToolContext = { commands: new Map([...ctx.commands, ['dumpxml', 'Print a definition']]) };
+  it('keeps a redirection or pipe out of the argv and on the qkvm line', () => {
+    const [c] = explainLine('virsh dumpxml vm1 > vm1.xml', big);
+    expect(c).toMatchObject({ kind: 'tool', verdict: 'equivalent', qkvm: 'qkvm dumpxml vm1 > vm1.xml' });
+    expect(c.kind === 'tool' && c.parts.at(-1)).toEqual({ words: '> vm1.xml', says: "the shell's part: the output goes to (or the input comes from) a file" });
+    expect(explainLine('virsh list --all | grep running', big)[0]).toMatchObject({ qkvm: 'qkvm list --all | grep running' });
+    expect(explainLine('qemu-img info x.qcow2 2>&1', big)[0]).toMatchObject({ verdict: 'none', refused: { qkvm: 'qkvm qemu-img info x.qcow2 2>&1' } });
+  });
+});
+
 describe('splitScript (explain -f)', () => {
   const script = [
     '#!/bin/bash',

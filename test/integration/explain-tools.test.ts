@@ -12,6 +12,7 @@ import { Netns } from '../net/lab.js';
 import { toQkvm } from '../tutorial/corpus.js';
 import { splitCommandLine } from '../../src/qemu/legacy/tokenize.js';
 import { buildParser } from '../../src/cli/parser.js';
+import { splitAtOperator } from '../../src/explain/words.js';
 
 const SCRIPT = join(REPO, 'test/fixtures/tutorial/mixed-script.sh');
 const why = missingTools(['ip']) || (process.getuid?.() === 0 ? '' : 'not root (network namespaces need it)');
@@ -46,12 +47,13 @@ const EXPECTED: Record<number, [tool: string, verdict: string, qkvm?: string]> =
   58: ['echo', 'none'],
 };
 /** Lines of the tools qkvm takes by name (virsh, virt-install, virt-clone, qemu-img): the same line, tool swapped. */
-const SWAPPED: Record<number, string> = { 30: 'qemu-img', 31: 'virt-install', 43: 'virsh', 44: 'virsh', 45: 'virsh', 46: 'virsh', 47: 'virsh', 48: 'virsh', 49: 'virt-clone', 50: 'qemu-img' };
+const SWAPPED: Record<number, string> = { 30: 'qemu-img', 31: 'virt-install', 43: 'virsh', 44: 'virsh', 45: 'virsh', 46: 'virsh', 47: 'virsh', 48: 'virsh', 49: 'virt-clone', 50: 'qemu-img', 61: 'virsh' };
 const QEMU_LINES = [53];
 
 /** qkvm's own parser, stopped after validation: accepts or refuses argv without running a handler. */
 async function parses(line: string): Promise<string> {
-  const [q, ...argv] = splitCommandLine(line);
+  // The shell's part of the line (`> file`, `| grep`) is not qkvm's argv.
+  const [q, ...argv] = splitAtOperator(splitCommandLine(line))[0];
   if (q !== 'qkvm') return `not a qkvm line: ${line}`;
   // A help line is run for real: it only prints.
   if (argv.includes('--help')) return (await execa('node', [CLI, ...argv], { reject: false })).exitCode === 0 ? 'accepted' : 'help failed';
@@ -123,7 +125,7 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm explain -f on a tutorial script of m
       if (c.qkvm) offered.push(c.qkvm);
     }
     // The virsh lines at least are qkvm commands today.
-    expect(offered).toEqual(expect.arrayContaining(['qkvm list --all', 'qkvm start ubuntu-vm', 'qkvm snapshot-create-as ubuntu-vm snap1']));
+    expect(offered).toEqual(expect.arrayContaining(['qkvm list --all', 'qkvm start ubuntu-vm', 'qkvm snapshot-create-as ubuntu-vm snap1', 'qkvm dumpxml ubuntu-vm > ubuntu-vm.xml']));
   });
 
   it('sends the qemu-kvm line to the QEMU explainer', () => {
