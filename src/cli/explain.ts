@@ -15,12 +15,21 @@ export async function toolContext(): Promise<import('../explain/index.js').ToolC
   for (const group of Object.values(commandGroups)) {
     for (const c of await group()) for (const n of commandNames(c)) commands.set(n, String(c.describe ?? ''));
   }
+  for (const n of Object.keys(OWN_PARSERS)) if (!commands.has(n)) commands.set(n, n);
   return { commands };
 }
 
 type Command = import('../explain/index.js').CommandExplanation;
 
 class Accepted extends Error {}
+
+/**
+ * Commands that runCli (cli.ts) hands to their own parser before yargs sees
+ * them: name -> a parse-only check that throws what the parser refuses. Each
+ * entry must call the same pure parser the command runs, so the check and the
+ * command cannot disagree.
+ */
+export const OWN_PARSERS: Record<string, (argv: string[]) => Promise<void>> = {};
 
 /**
  * Whether qkvm's own parser takes a qkvm line as printed (commands, options,
@@ -35,6 +44,10 @@ export async function parserRefuses(qkvmLine: string): Promise<string | undefine
   const [first, ...argv] = splitAtOperator(splitCommandLine(qkvmLine).map(normalizeDash))[0];
   if (first !== 'qkvm') return `not a qkvm line: ${qkvmLine}`;
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
+  const own = OWN_PARSERS[argv[0]];
+  if (own) {
+    try { await own(argv.slice(1)); return undefined; } catch (e) { return (e as Error).message; }
+  }
   const parser = (await buildParser(argv)).exitProcess(false).fail(false)
     .middleware(async (a) => { await checkNameArgs(a); throw new Accepted(); }, false);
   try {

@@ -90,13 +90,14 @@ cases('qemu-img, where qkvm has qemu-img', [
   ['qemu-img create -f qcow2 -b base.qcow2 -F qcow2 overlay.qcow2', 'equivalent', 'qkvm qemu-img create -f qcow2 -b base.qcow2 -F qcow2 overlay.qcow2', /an overlay on base.qcow2/],
   ['qemu-img snapshot -c before-upgrade vm.qcow2', 'equivalent', 'qkvm qemu-img snapshot -c before-upgrade vm.qcow2', /internal snapshot before-upgrade of vm.qcow2/],
   ['qemu-img resize --shrink vm.qcow2 -10G', 'equivalent', 'qkvm qemu-img resize --shrink vm.qcow2 -10G', /virtual size of vm.qcow2 to -10G/],
-  ['qemu-img measure -O qcow2 x.raw', 'none', undefined, /does not wrap qemu-img measure/],
+  ['qemu-img measure -O qcow2 x.raw', 'equivalent', 'qkvm qemu-img measure -O qcow2 x.raw', /space a converted image would need/],
   ['qemu-img explode x.qcow2', 'unknown', undefined, /not a line qkvm knows: qemu-img explode/],
 ], withVerb('qemu-img'));
 
 cases('qemu-img, where qkvm has only disk', [
   ['qemu-img info vm.qcow2', 'none', undefined, /describes the image vm.qcow2.*no qemu-img command/],
   ['qemu-img check -r all vm.qcow2', 'none', undefined, /checks the image all|checks the image/],
+  ['qemu-img measure -O qcow2 x.raw', 'none', undefined, /does not wrap qemu-img measure/],
   ['qemu-img', 'unknown', undefined, /needs a subcommand/],
 ], without('qemu-img'));
 

@@ -1,5 +1,6 @@
 // qemu-img lines: qkvm takes them by name (`qkvm qemu-img`, an alias of
 // `qkvm disk`) for the subcommands qkvm has; the rest are qemu-img's alone.
+import { hasCommand } from '../swap.js';
 import { swapped } from './virt-install.js';
 import type { ToolExplainer } from '../types.js';
 import { none, normalizeDash, part, unknown } from '../words.js';
@@ -63,6 +64,8 @@ export const explainQemuImg: ToolExplainer = (args, ctx, tool) => {
     const parts = [part(args, says)];
     return swapped(tool, 'qemu-img', says, ['qkvm', 'qemu-img', ...args], parts, ctx, [`qkvm disk ${sub} --help`]);
   }
+  // Where qkvm takes qemu-img by name, its parser decides (explain checks every line it offers).
+  if (OTHERS[sub] && hasCommand(ctx, 'qemu-img')) return swapped(tool, 'qemu-img', OTHERS[sub], ['qkvm', 'qemu-img', ...args], [part(args, OTHERS[sub])], ctx, []);
   if (OTHERS[sub]) return none(tool, OTHERS[sub], `qkvm does not wrap qemu-img ${sub}: run qemu-img itself (it changes only the files you name)`, [part(args, OTHERS[sub])]);
   return unknown(tool, [tool, sub], `qemu-img has no subcommand ${sub} that qkvm knows (create, info, check, convert, resize, snapshot, commit, rebase)`);
 };
