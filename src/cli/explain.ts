@@ -32,6 +32,13 @@ class Accepted extends Error {}
 export const OWN_PARSERS: Record<string, (argv: string[]) => Promise<void>> = {};
 
 /**
+ * What runCli (cli.ts) does to argv before any parser sees it (virsh's
+ * spellings, an en dash typed for --), in the same order: the parse check
+ * applies them too, so it judges the argv the command would really get.
+ */
+export const ARGV_REWRITES: ((argv: string[]) => string[] | Promise<string[]>)[] = [];
+
+/**
  * Whether qkvm's own parser takes a qkvm line as printed (commands, options,
  * arity), without running it: a middleware after validation stops it before
  * any handler. Returns the parser's error, or undefined when it is accepted.
@@ -41,8 +48,12 @@ export async function parserRefuses(qkvmLine: string): Promise<string | undefine
   const { buildParser } = await import('./parser.js');
   const { checkNameArgs } = await import('./args.js');
   const { normalizeDash, splitAtOperator } = await import('../explain/words.js');
-  const [first, ...argv] = splitAtOperator(splitCommandLine(qkvmLine).map(normalizeDash))[0];
+  const [first, ...words] = splitAtOperator(splitCommandLine(qkvmLine).map(normalizeDash))[0];
   if (first !== 'qkvm') return `not a qkvm line: ${qkvmLine}`;
+  let argv = words;
+  try {
+    for (const rewrite of ARGV_REWRITES) argv = await rewrite(argv);
+  } catch (e) { return (e as Error).message; }
   if (argv.includes('--help') || argv.includes('-h')) return undefined;
   const own = OWN_PARSERS[argv[0]];
   if (own) {

@@ -1,10 +1,10 @@
 // explain offers a qkvm line only when qkvm's own parser takes it: yargs for
 // most commands, and the command's own parser for those runCli hands over first.
 import { afterEach, describe, expect, it } from 'vitest';
-import { OWN_PARSERS, parserRefuses, toolContext } from '../../src/cli/explain.js';
+import { ARGV_REWRITES, OWN_PARSERS, parserRefuses, toolContext } from '../../src/cli/explain.js';
 
 describe('parserRefuses', () => {
-  afterEach(() => { delete OWN_PARSERS['fake-tool']; });
+  afterEach(() => { delete OWN_PARSERS['fake-tool']; ARGV_REWRITES.length = 0; });
 
   it('accepts a line yargs takes, without running it', async () => {
     expect(await parserRefuses('qkvm start vm1')).toBeUndefined();
@@ -25,5 +25,13 @@ describe('parserRefuses', () => {
     expect(await parserRefuses('qkvm fake-tool ok')).toBeUndefined();
     expect(await parserRefuses('qkvm fake-tool nope')).toBe('fake-tool: bad nope');
     expect((await toolContext()).commands.has('fake-tool')).toBe(true);
+  });
+
+  it("applies runCli's argv rewrites first, as the command would get them", async () => {
+    expect(await parserRefuses('qkvm start --domain vm1')).toMatch(/Not enough non-option arguments|Unknown argument/);
+    ARGV_REWRITES.push((argv) => argv.filter((w) => w !== '--domain'));
+    expect(await parserRefuses('qkvm start --domain vm1')).toBeUndefined();
+    ARGV_REWRITES.push(() => { throw new Error('refused by a rewrite'); });
+    expect(await parserRefuses('qkvm start vm1')).toBe('refused by a rewrite');
   });
 });

@@ -13,7 +13,7 @@ import { toQkvm } from '../tutorial/corpus.js';
 import { splitCommandLine } from '../../src/qemu/legacy/tokenize.js';
 import { buildParser } from '../../src/cli/parser.js';
 import { splitAtOperator } from '../../src/explain/words.js';
-import { OWN_PARSERS } from '../../src/cli/explain.js';
+import { ARGV_REWRITES, OWN_PARSERS } from '../../src/cli/explain.js';
 
 const SCRIPT = join(REPO, 'test/fixtures/tutorial/mixed-script.sh');
 const why = missingTools(['ip']) || (process.getuid?.() === 0 ? '' : 'not root (network namespaces need it)');
@@ -54,8 +54,11 @@ const QEMU_LINES = [53];
 /** qkvm's own parser, stopped after validation: accepts or refuses argv without running a handler. */
 async function parses(line: string): Promise<string> {
   // The shell's part of the line (`> file`, `| grep`) is not qkvm's argv.
-  const [q, ...argv] = splitAtOperator(splitCommandLine(line))[0];
+  const [q, ...words] = splitAtOperator(splitCommandLine(line))[0];
   if (q !== 'qkvm') return `not a qkvm line: ${line}`;
+  // What runCli does to argv first (virsh spellings...), then the parser the command uses.
+  let argv = words;
+  try { for (const r of ARGV_REWRITES) argv = await r(argv); } catch (e) { return (e as Error).message; }
   // A help line is run for real: it only prints.
   if (argv.includes('--help')) return (await execa('node', [CLI, ...argv], { reject: false })).exitCode === 0 ? 'accepted' : 'help failed';
   // A command runCli hands to its own parser (qemu-img, virt-install) is checked by that parser.
