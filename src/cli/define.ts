@@ -228,12 +228,8 @@ export const defineCommands: CommandModule<any, any>[] = [
     command: 'explain',
     describe: 'Explain a raw qemu-kvm command line, flag what QEMU 7.2 rejects, and print a modern equivalent',
     builder: (y) => y.option('json', { type: 'boolean', default: false })
-      .option('file', { alias: 'f', type: 'string', describe: 'explain every line of a script (- reads stdin): qemu-kvm, virsh, virt-install, qemu-img, brctl, ip, iptables...' })
-      .example('qkvm explain -- qemu-kvm -m 512 -net nic,vlan=0 -net user -balloon virtio', '')
-      .example('qkvm explain -- brctl addbr br0', 'another tool\'s line: what it does and the qkvm line that does the same')
-      .example('qkvm explain -f kvm-setup.sh', 'a tutorial\'s script, line by line'),
+      .example('qkvm explain -- qemu-kvm -m 512 -net nic,vlan=0 -net user -balloon virtio', ''),
     handler: action(async (a) => {
-      if (await (await import('./explain.js')).explainOther(a as any)) return;
       const raw: string[] = (a['--'] ?? []).map(String);
       if (!raw.length) throw invalid('explain: give the command line after --', 'qkvm explain -- qemu-kvm -m 512 -hda disk.img');
       const l = await legacy();
@@ -243,3 +239,8 @@ export const defineCommands: CommandModule<any, any>[] = [
     }),
   },
 ];
+
+// `explain -f FILE` and the lines of other tools (virsh, brctl, ip...) go
+// through src/cli/explain.ts first; QEMU lines reach the handler above.
+import { withOtherTools } from './explain.js';
+withOtherTools(defineCommands.find((c) => c.command === 'explain')!);

@@ -2,7 +2,9 @@
 // whole script (-f FILE). QEMU lines still go to the QEMU explainer
 // (src/qemu/legacy); this only reads, it never runs a word of the line.
 import { readFileSync } from 'node:fs';
+import type { Argv, CommandModule } from 'yargs';
 import { invalid } from '../errors.js';
+import { action } from './action.js';
 import { note, printJson } from './output.js';
 import { commandGroups, commandNames } from './commands.js';
 
@@ -160,4 +162,18 @@ async function explainScript(file: string, json: boolean): Promise<void> {
   if (json) printJson(rows);
   else process.stdout.write(out);
   reportUnknown(unknown);
+}
+
+/** Adds -f and the other tools' lines to the explain command (defined in define.ts). */
+export function withOtherTools(mod: CommandModule<any, any>): void {
+  const builder = mod.builder as (y: Argv) => Argv;
+  const handler = mod.handler;
+  mod.builder = (y: Argv) => builder(y)
+    .option('file', { alias: 'f', type: 'string', describe: 'explain every line of a script (- reads stdin): qemu-kvm, virsh, virt-install, qemu-img, brctl, ip, iptables...' })
+    .example('qkvm explain -- brctl addbr br0', "another tool's line: what it does and the qkvm line that does the same")
+    .example('qkvm explain -f kvm-setup.sh', "a tutorial's script, line by line");
+  mod.handler = action(async (a: any) => {
+    if (await explainOther(a)) return;
+    await handler(a);
+  });
 }
