@@ -174,16 +174,30 @@ cases('host settings', [
   ['echo 1 > /proc/sys/net/ipv4/ip_forward', 'none', undefined, /turns on IPv4 forwarding.*turns forwarding on itself/],
   ['echo 1 | sudo tee /proc/sys/net/ipv4/ip_forward', 'none', undefined, /IPv4 forwarding/],
   ['echo "net.ipv4.ip_forward = 1" >> /etc/sysctl.conf', 'none', undefined, /after a reboot/],
-  ['echo 1 > /sys/kernel/mm/ksm/run', 'none', undefined, /turns KSM on/],
   ['echo 2 > /sys/kernel/mm/ksm/run', 'none', undefined, /unmerges every merged page/],
-  ['echo 512 > /proc/sys/vm/nr_hugepages', 'none', undefined, /reserves 512 huge pages/],
   ['echo hello > /tmp/x', 'unknown', undefined, /not a line qkvm knows: echo hello/],
   ['sysctl -w net.ipv4.ip_forward=1', 'none', undefined, /IPv4 forwarding/],
-  ['sysctl vm.nr_hugepages=1024', 'none', undefined, /reserves 1024 huge pages/],
   ['sysctl -w kernel.panic=10', 'unknown', undefined, /not a line qkvm knows: sysctl/],
-  ['mount -t hugetlbfs hugetlbfs /dev/hugepages', 'none', undefined, /hugetlbfs file system at \/dev\/hugepages/],
   ['mount -t nfs srv:/x /mnt', 'unknown', undefined, /not a line qkvm knows: mount/],
 ]);
+
+cases('host features, where qkvm has the host group', [
+  ['sysctl -w vm.nr_hugepages=512', 'equivalent', 'qkvm host hugepages reserve 512', /reserves 512 huge pages/],
+  ['echo 1024 > /proc/sys/vm/nr_hugepages', 'equivalent', 'qkvm host hugepages reserve 1024', /reserves 1024 huge pages/],
+  ['mount -t hugetlbfs none /mnt/huge', 'equivalent', 'qkvm host hugepages mount /mnt/huge', /hugetlbfs file system at \/mnt\/huge/],
+  ['echo 1 > /sys/kernel/mm/ksm/run', 'equivalent', 'qkvm host ksm on', /turns KSM on/],
+  ['echo 0 > /sys/kernel/mm/ksm/run', 'equivalent', 'qkvm host ksm off', /turns KSM off/],
+  ['echo 2 > /sys/kernel/mm/ksm/run', 'none', undefined, /unmerges/],
+  ['echo 100 > /sys/kernel/mm/ksm/pages_to_scan', 'none', undefined, /KSM tunable pages_to_scan to 100/],
+], withVerb('host'));
+
+describe('host features, where qkvm has no host group', () => {
+  it('names the qkvm host line it would be', () => {
+    const e = one('sysctl -w vm.nr_hugepages=512', without('host'));
+    expect(e).toMatchObject({ verdict: 'none', refused: { qkvm: 'qkvm host hugepages reserve 512', error: 'qkvm has no host command' } });
+    expect(one('echo 1 > /sys/kernel/mm/ksm/run', without('host')).refused?.qkvm).toBe('qkvm host ksm on');
+  });
+});
 
 cases('packages and groups', [
   ['apt-get install -y qemu-kvm libvirt-daemon-system bridge-utils', 'none', undefined, /QEMU itself: qkvm needs it.*libvirt stack: qkvm does not need it.*brctl/],

@@ -43,9 +43,12 @@ const EXPECTED: Record<number, [tool: string, verdict: string, qkvm?: string]> =
   26: ['iptables', 'equivalent', 'qkvm net define nat0 --mode nat --subnet 192.168.100.0/24 --uplink eth0'],
   27: ['tunctl', 'none'],
   40: ['virt-viewer', 'equivalent', 'qkvm vnc ubuntu-vm'],
-  56: ['sysctl', 'none'],
-  57: ['mount', 'none'],
-  58: ['echo', 'none'],
+};
+/** Host features: `qkvm host ...` lines, offered where qkvm has the host group, else named in refused. */
+const HOST_FEATURES: Record<number, [tool: string, qkvm: string]> = {
+  56: ['sysctl', 'qkvm host hugepages reserve 512'],
+  57: ['mount', 'qkvm host hugepages mount /dev/hugepages'],
+  58: ['echo', 'qkvm host ksm on'],
 };
 /** Lines of the tools qkvm takes by name (virsh, virt-install, virt-clone, qemu-img): the same line, tool swapped. */
 const SWAPPED: Record<number, string> = { 30: 'qemu-img', 31: 'virt-install', 43: 'virsh', 44: 'virsh', 45: 'virsh', 46: 'virsh', 47: 'virsh', 48: 'virsh', 49: 'virt-clone', 50: 'qemu-img', 61: 'virsh' };
@@ -104,7 +107,7 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm explain -f on a tutorial script of m
     expect(cmdAt(31).words.at(-1)).toBe('/var/lib/libvirt/boot/ubuntu-20.04.iso');
     expect(rows.filter((r) => r.line > 31 && r.line < 40)).toEqual([]);
     const commandLines = rows.filter((r) => r.kind === 'command').map((r) => r.line).sort((a, b) => a - b);
-    expect(commandLines).toEqual([...Object.keys(EXPECTED), ...Object.keys(SWAPPED), ...QEMU_LINES.map(String)].map(Number).sort((a, b) => a - b));
+    expect(commandLines).toEqual([...Object.keys(EXPECTED), ...Object.keys(SWAPPED), ...Object.keys(HOST_FEATURES), ...QEMU_LINES.map(String)].map(Number).sort((a, b) => a - b));
   });
 
   it('gives each host-tool line its verdict and exact qkvm line', () => {
@@ -133,6 +136,14 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm explain -f on a tutorial script of m
     }
     // The virsh lines at least are qkvm commands today.
     expect(offered).toEqual(expect.arrayContaining(['qkvm list --all', 'qkvm start ubuntu-vm', 'qkvm snapshot-create-as ubuntu-vm snap1', 'qkvm dumpxml ubuntu-vm > ubuntu-vm.xml']));
+  });
+
+  it('gives the huge page and KSM lines their qkvm host line', () => {
+    for (const [line, [tool, q]] of Object.entries(HOST_FEATURES)) {
+      const c = cmdAt(Number(line));
+      expect([c.tool, c.qkvm ?? c.refused?.qkvm], `line ${line}`).toEqual([tool, q]);
+      expect(c.verdict, `line ${line}`).toBe(c.qkvm ? 'equivalent' : 'none');
+    }
   });
 
   it('sends the qemu-kvm line to the QEMU explainer', () => {

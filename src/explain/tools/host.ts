@@ -1,7 +1,7 @@
 // Host set-up lines from the first pages of a KVM tutorial: the CPU and KVM
 // checks, package installs, libvirtd, forwarding, huge pages and KSM. qkvm's
 // check is `qkvm doctor`; it changes none of these host settings itself.
-import type { ToolExplainer, ToolExplanation } from '../types.js';
+import type { ToolContext, ToolExplainer, ToolExplanation } from '../types.js';
 import { equivalent, none, part, unknown } from '../words.js';
 
 const DOCTOR = ['qkvm', 'doctor'];
@@ -73,7 +73,16 @@ export const explainSystemctl: ToolExplainer = (args, _ctx, tool) => {
 };
 
 /** Kernel knobs tutorials set, by /proc/sys path or sysctl name. */
-function knob(key: string, value: string | undefined, words: string[], tool: string): ToolExplanation | undefined {
+/**
+ * The `qkvm host ...` line for a host feature: offered when qkvm has the host
+ * group (its parser then checks the line); else none, naming the line.
+ */
+function hostLine(tool: string, says: string, line: string[], words: string[], ctx: ToolContext, why: string, see: string[]): ToolExplanation {
+  if (ctx.commands.has('host')) return equivalent(tool, says, line, [part(words, says)], see);
+  return { ...none(tool, says, why, [part(words, says)], see), refused: { qkvm: line.join(' '), error: 'qkvm has no host command' } };
+}
+
+function knob(key: string, value: string | undefined, words: string[], tool: string, ctx: ToolContext): ToolExplanation | undefined {
   const k = key.replace(/^\/proc\/sys\//, '').replace(/\//g, '.');
   if (k === 'net.ipv4.ip_forward' || k === 'net.ipv4.conf.all.forwarding') {
     const says = `${value === '0' ? 'turns off' : 'turns on'} IPv4 forwarding: the host routes packets between interfaces (guests behind NAT need it)`;
@@ -81,11 +90,13 @@ function knob(key: string, value: string | undefined, words: string[], tool: str
   }
   if (k === 'vm.nr_hugepages' || k === 'vm.nr_overcommit_hugepages' || /^\/sys\/kernel\/mm\/hugepages\//.test(key)) {
     const says = `reserves ${value ?? 'N'} huge pages (2 MiB each, usually): guest RAM backed by them skips most TLB misses`;
-    return none(tool, says, "qkvm does not reserve huge pages; a definition's `hugepages: true` uses the reserved ones, and qkvm doctor shows how many are free", [part(words, says)], ['qkvm doctor']);
+    if (value === undefined || !/^\d+$/.test(value) || k !== 'vm.nr_hugepages') return none(tool, says, "a definition's `hugepages: true` uses the reserved pages; qkvm doctor shows how many are free", [part(words, says)], ['qkvm doctor']);
+    return hostLine(tool, says, ['qkvm', 'host', 'hugepages', 'reserve', value], words, ctx, "this qkvm has no host command; a definition's `hugepages: true` uses the reserved pages, and qkvm doctor shows them", ['qkvm doctor']);
   }
   if (key === '/sys/kernel/mm/ksm/run') {
     const says = value === '1' ? 'turns KSM on: the kernel merges identical memory pages (between guests, too)' : value === '0' ? 'turns KSM off (merged pages stay merged)' : value === '2' ? 'turns KSM off and unmerges every merged page' : `writes ${value} to KSM's run switch`;
-    return none(tool, says, 'qkvm does not switch KSM; qkvm doctor shows whether it runs', [part(words, says)], ['qkvm doctor']);
+    if (value !== '1' && value !== '0') return none(tool, says, 'qkvm has no line for this; qkvm doctor shows whether KSM runs', [part(words, says)], ['qkvm doctor']);
+    return hostLine(tool, says, ['qkvm', 'host', 'ksm', value === '1' ? 'on' : 'off'], words, ctx, 'this qkvm has no host command; qkvm doctor shows whether KSM runs', ['qkvm doctor']);
   }
   if (key.startsWith('/sys/kernel/mm/ksm/')) {
     const says = `sets the KSM tunable ${key.split('/').pop()} to ${value}`;
@@ -94,7 +105,7 @@ function knob(key: string, value: string | undefined, words: string[], tool: str
   return undefined;
 }
 
-export const explainEcho: ToolExplainer = (args, _ctx, tool) => {
+export const explainEcho: ToolExplainer = (args, ctx, tool) => {
   const redir = args.findIndex((w) => w === '>' || w === '>>' || /^>>?\//.test(w));
   const tee = args.indexOf('|');
   let target: string | undefined;
@@ -108,18 +119,18 @@ export const explainEcho: ToolExplainer = (args, _ctx, tool) => {
   if (target && /^\/etc\/sysctl\.(conf|d\/)/.test(target) && value) {
     const m = /^([\w.]+)\s*=\s*(\S+)$/.exec(value);
     if (m) {
-      const e = knob(m[1], m[2], args, tool);
+      const e = knob(m[1], m[2], args, tool, ctx);
       if (e) return { ...e, says: `${e.says}; written to ${target}, so it also holds after a reboot` };
     }
   }
   if (target && value !== undefined) {
-    const e = knob(target, value, args, tool);
+    const e = knob(target, value, args, tool, ctx);
     if (e) return e;
   }
   return unknown(tool, [tool, ...args.slice(0, 3)], 'qkvm explains echo into /proc/sys/net/ipv4/ip_forward, vm/nr_hugepages and /sys/kernel/mm/ksm; not this one');
 };
 
-export const explainSysctl: ToolExplainer = (args, _ctx, tool) => {
+export const explainSysctl: ToolExplainer = (args, ctx, tool) => {
   const sets = args.filter((w) => w.includes('='));
   const reads = args.filter((w) => !w.startsWith('-') && !w.includes('='));
   if (args.includes('-p') || args.includes('--system')) {
@@ -128,22 +139,22 @@ export const explainSysctl: ToolExplainer = (args, _ctx, tool) => {
   }
   if (sets.length === 1) {
     const [k, v] = sets[0].split('=');
-    const e = knob(k.trim(), v?.trim(), args, tool);
+    const e = knob(k.trim(), v?.trim(), args, tool, ctx);
     if (e) return e;
   }
   if (!sets.length && reads.length === 1) {
-    const e = knob(reads[0], undefined, args, tool);
+    const e = knob(reads[0], undefined, args, tool, ctx);
     if (e) return { ...e, says: `prints the setting ${reads[0]}` };
   }
   return unknown(tool, [tool, ...args.slice(0, 2)], 'qkvm explains sysctl for net.ipv4.ip_forward and vm.nr_hugepages');
 };
 
-export const explainMount: ToolExplainer = (args, _ctx, tool) => {
+export const explainMount: ToolExplainer = (args, ctx, tool) => {
   const i = args.indexOf('-t');
   if (i >= 0 && args[i + 1] === 'hugetlbfs') {
     const dir = args.filter((w, j) => !w.startsWith('-') && j !== i + 1).at(-1) ?? '/dev/hugepages';
     const says = `mounts a hugetlbfs file system at ${dir}: QEMU allocates guest RAM from huge pages there (-mem-path)`;
-    return none(tool, says, "qkvm does not mount hugetlbfs; a definition's `hugepages: true` needs it mounted, and qkvm doctor checks it", [part(args, says)], ['qkvm doctor']);
+    return hostLine(tool, says, ['qkvm', 'host', 'hugepages', 'mount', dir], args, ctx, "this qkvm has no host command; a definition's `hugepages: true` needs hugetlbfs mounted, and qkvm doctor checks it", ['qkvm doctor']);
   }
   return unknown(tool, [tool, ...args.slice(0, 3)], 'qkvm explains mount -t hugetlbfs only');
 };
