@@ -247,3 +247,8 @@ export const defineCommands: CommandModule<any, any>[] = [
     }),
   },
 ];
+
+// `explain -f FILE` and the lines of other tools (virsh, brctl, ip...) go
+// through src/cli/explain.ts first; QEMU lines reach the handler above.
+import { withOtherTools } from './explain.js';
+withOtherTools(defineCommands.find((c) => c.command === 'explain')!);
