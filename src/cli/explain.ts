@@ -31,7 +31,10 @@ class Accepted extends Error {}
  * entry must call the same pure parser the command runs, so the check and the
  * command cannot disagree.
  */
-export const OWN_PARSERS: Record<string, (argv: string[]) => Promise<void>> = {};
+export const OWN_PARSERS: Record<string, (argv: string[]) => Promise<void>> = {
+  'qemu-img': async (a) => { (await import('../storage/qemu-img-args.js')).parseQemuImg(a); },
+  'virt-install': async (a) => { (await import('../tutorial/virt-install.js')).parseVirtInstall(a, { cwd: process.cwd() }); },
+};
 
 /**
  * What runCli (cli.ts) does to argv before any parser sees it (virsh's
@@ -82,7 +85,8 @@ async function checked(c: Command): Promise<Command> {
 
 async function qemuText(words: string[]): Promise<{ json: unknown; text: string }> {
   const l = await legacy();
-  const e = l.explainCommandLine(words);
+  // Checked against this host's QEMU, as a single `qkvm explain -- LINE` is.
+  const e = await (await import('../host/explain-here.js')).explainHere(words);
   return { json: e, text: l.formatExplanation(e) };
 }
 

@@ -150,7 +150,7 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm explain -f on a tutorial script of m
     const c = cmdAt(53);
     expect(c.kind).toBe('qemu');
     expect(c.explanation.entries.map((e: any) => e.option)).toEqual(['-m', '-hda', '-net', '-net']);
-    expect(text).toContain('--- line 53: qemu-kvm -m 1024 -hda ubuntu.qcow2 -net nic -net user\nqemu-kvm, option by option:');
+    expect(text).toContain('--- line 53: qemu-kvm -m 1024 -hda ubuntu.qcow2 -net nic -net user\nqemu-kvm, option by option (checked against this host');
   });
 
   it('prints each line under a heading with its number, and exits 2 naming the unknown line', () => {
