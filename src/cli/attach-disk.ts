@@ -22,7 +22,8 @@ export const attachDiskCommands: CommandModule<any, any>[] = [
       // A file of the user's own directory outside the pools is theirs: external, writable unless --readonly.
       const src = resolveCliDisk(String(a.source), process.cwd(), { existing: true });
       const own = src.relative && !a.external && !a.hostDevice && !insidePool(src.path);
-      const r = await attachDisk(a.name, src.path, {
+      // A pool volume keeps its pool spelling (POOL/VOLUME or NAME), as a definition writes it.
+      const r = await attachDisk(a.name, src.pool ? String(a.source) : src.path, {
         target: a.target, bus: a.bus, format: a.format, persist: a.persist, hostDevice: a.hostDevice,
         external: a.external || own, readonly: a.readonly ?? (own ? false : undefined),
       });
