@@ -13,7 +13,7 @@ export { shutdownGuest, destroyGuest, suspendGuest, resumeGuest, resetGuest, reb
 export { guestStatus, qemuPid, type GuestStatus, type GuestState } from './runtime/state.js';
 export { recoverGuest, type RecoverResult } from './runtime/recover.js';
 export { listGuests, guestInfo, type GuestInfo, type GuestSummary } from './runtime/info.js';
-export { openConsole, waitForConsole, consoleLog } from './runtime/console.js';
+export { openConsole, waitForConsole, consoleLog, execOnConsole } from './runtime/console.js';
 export { hmp, qmpPassthrough, vnc } from './runtime/monitor.js';
 export { withQmp, connectQmp } from './runtime/qmp.js';
 export { createGuest, defineGuest, dumpConfig, undefineGuest, editGuest, setAutostart, updateDefinition, templateNames, templateSpec } from './runtime/define.js';

@@ -1,6 +1,7 @@
 // qkvm attach-disk / detach-disk: hotplug on a running guest, definition edit on a shut off one.
 import type { CommandModule } from 'yargs';
-import { attachDisk, detachDisk, IMAGE_FORMATS } from '../storage/index.js';
+import { attachDisk, detachDisk, IMAGE_FORMATS, resolveCliDisk } from '../storage/index.js';
+import { insidePool } from '../storage/placement.js';
 import { action } from './action.js';
 import { print } from './output.js';
 
@@ -17,7 +18,15 @@ export const attachDiskCommands: CommandModule<any, any>[] = [
       .option('host-device', { type: 'boolean', default: false, describe: 'the source is a host block device: attach it on purpose' })
       .option('persist', { alias: 'config', type: 'boolean', default: false, describe: 'also keep it in the definition for the next start' }),
     handler: action(async (a: any) => {
-      const r = await attachDisk(a.name, a.source, { target: a.target, bus: a.bus, format: a.format, readonly: a.readonly, external: a.external, hostDevice: a.hostDevice, persist: a.persist });
+      // The source is a path relative to the current directory (storage/resolve.ts), recorded absolute.
+      // A file of the user's own directory outside the pools is theirs: external, writable unless --readonly.
+      const src = resolveCliDisk(String(a.source), process.cwd(), { existing: true });
+      const own = src.relative && !a.external && !a.hostDevice && !insidePool(src.path);
+      // A pool volume keeps its pool spelling (POOL/VOLUME or NAME), as a definition writes it.
+      const r = await attachDisk(a.name, src.pool ? String(a.source) : src.path, {
+        target: a.target, bus: a.bus, format: a.format, persist: a.persist, hostDevice: a.hostDevice,
+        external: a.external || own, readonly: a.readonly ?? (own ? false : undefined),
+      });
       print(`${r.path} attached to ${a.name} as ${r.target} (${r.format})${r.live ? ', live' : ''}${r.persisted ? (r.live ? ' and in the definition' : ' in the definition') : ''}`);
     }),
   },

@@ -81,6 +81,9 @@ export const defineCommands: CommandModule<any, any>[] = [
         const r = (await legacy()).specFromCommandLine(raw, a.name);
         for (const w of r.warnings) warn(w);
         Object.assign(overrides, r.spec);
+        // -hda disk.img names ./disk.img, as qemu-kvm reads it: recorded absolute, with its probed format.
+        const { cliDiskEntry } = await import('../storage/resolve.js');
+        if (Array.isArray(r.spec.disks)) overrides.disks = await Promise.all((r.spec.disks as any[]).map((d) => cliDiskEntry(d)));
       }
       if (a.memory) overrides.memory = a.memory;
       if (a.vcpus !== undefined) overrides.smp = a.vcpus;

@@ -1,11 +1,9 @@
 // qkvm disk ...: qemu-img's commands, with checked options and typed errors.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { formatSize } from '../config/size.js';
 import {
   IMAGE_FORMATS, PREALLOCATIONS, checkImage, commitImage, convertImage, createImage, imageInfo, imageSnapshot,
-  listImageSnapshots, poolExists, rebaseImage, resizeImage, resolveDiskPath,
+  listImageSnapshots, rebaseImage, resizeImage, resolveCliDiskPath, newImageFormat,
   type ImageFormat, type ImageInfo, type Preallocation,
 } from '../storage/index.js';
 import { action } from './action.js';
@@ -13,13 +11,11 @@ import { keyValues, note, print, printJson, progressBar, table } from './output.
 
 /**
  * A file argument as qemu-img reads it (relative to the current directory), or
- * POOL/VOLUME when no such file exists and POOL is a defined pool.
+ * POOL/VOLUME when no such file exists and POOL is a defined pool: the one rule
+ * of storage/resolve.ts, shared with attach-disk and --from-cmdline.
  */
 export function diskArg(arg: string): string {
-  if (arg.startsWith('/') || arg.startsWith('.') || existsSync(arg)) return resolve(arg);
-  const parts = arg.split('/');
-  if (parts.length === 2 && poolExists(parts[0])) return resolveDiskPath(arg);
-  return resolve(arg);
+  return resolveCliDiskPath(arg);
 }
 
 const forceShare = (y: Argv) => y.option('force-share', { alias: 'U', type: 'boolean', default: false, describe: 'read an image a running guest holds (qemu-img -U; may be inconsistent)' });
@@ -46,7 +42,7 @@ const create: CommandModule<any, any> = {
   builder: (y) => y
     .positional('file', { type: 'string', describe: 'the new image: a path, or POOL/VOLUME' })
     .positional('size', { type: 'string', describe: 'virtual size, like 10G (optional with --backing)' })
-    .option('format', { alias: 'f', choices: IMAGE_FORMATS, default: 'qcow2' })
+    .option('format', { alias: 'f', choices: IMAGE_FORMATS, describe: 'image format (default: raw for .img/.raw, as qemu-img; qcow2 otherwise)' })
     .option('backing', { alias: 'b', type: 'string', describe: 'backing file: the new image is an overlay that records only differences' })
     .option('backing-format', { alias: 'F', choices: IMAGE_FORMATS, describe: 'format of the backing file (default: probed)' })
     .option('preallocation', { choices: PREALLOCATIONS, describe: 'allocate space up front: metadata (qcow2), falloc or full' }),
@@ -55,7 +51,7 @@ const create: CommandModule<any, any> = {
     let backingFormat = a.backingFormat as ImageFormat | undefined;
     const backing = a.backing ? diskArg(a.backing) : undefined;
     if (backing && !backingFormat) backingFormat = (await imageInfo(backing, { forceShare: true }))[0].format as ImageFormat;
-    await createImage({ file, format: a.format, size: a.size, backingFile: backing, backingFormat, preallocation: a.preallocation as Preallocation | undefined });
+    await createImage({ file, format: a.format ?? newImageFormat(file), size: a.size, backingFile: backing, backingFormat, preallocation: a.preallocation as Preallocation | undefined });
     print(`created ${file}`);
   }),
 };

@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { action } from './action.js';
 import { fmtBytes, keyValues, note, print, printJson, warn } from './output.js';
 import { QkvmError, invalid } from '../errors.js';
+import { untilMet } from '../runtime/console-exec.js';
 
 // Each handler loads just the runtime module it needs: the whole API costs ~200 ms to import.
 const start = () => import('../runtime/start.js');
@@ -115,11 +116,21 @@ export const vmCommands: CommandModule<any, any>[] = [
     describe: 'The serial console: interactive on a terminal (Ctrl-] detaches); streams when scripted',
     builder: (y) => name(y)
       .option('replay', { type: 'boolean', default: false, describe: 'print what the guest has printed so far (serial.log) and exit' })
-      .option('until', { type: 'string', describe: 'exit 0 once the guest prints this text (scripts)' })
-      .option('timeout', { type: 'number', describe: 'give up after this many seconds (exit 1)' })
-      .example("echo 'uname -a' | qkvm console demo --until '#'", 'run a command in the guest from a script'),
+      .option('exec', { type: 'string', describe: "run one shell command on the console; print its output, exit with its status" })
+      .option('until', { type: 'string', describe: 'exit 0 once the guest prints this text at the start of a line (scripts)' })
+      .option('timeout', { type: 'number', describe: 'give up after this many seconds (exit 1; --exec: default 60)' })
+      .example("qkvm console demo --exec 'uname -r'", 'run a command in the guest; its output and exit status are the command\'s')
+      .example('qkvm console demo --until QKVM-DEMO-READY --timeout 120', 'wait in a script until the guest prints a line starting with this text'),
     handler: action(async (a) => {
       if (a.replay) { process.stdout.write((await consoleApi()).consoleLog(a.name)); return; }
+      if (a.exec !== undefined) {
+        if (a.until !== undefined) throw invalid('console: give --exec or --until, not both');
+        if (a.timeout !== undefined && !(a.timeout > 0)) throw invalid(`console --timeout: "${a.timeout}" is not a positive number of seconds`);
+        const r = await (await consoleApi()).execOnConsole(a.name, String(a.exec), { timeoutMs: (a.timeout ?? 60) * 1000 });
+        process.stdout.write(r.output);
+        process.exitCode = r.status;
+        return;
+      }
       await attachConsole(a.name, { until: a.until, timeout: a.timeout });
     }),
   },
@@ -204,11 +215,13 @@ export async function attachConsole(name: string, opts: { until?: string; timeou
         finish(new QkvmError('TIMEOUT', `console: timed out after ${opts.timeout} s${opts.until ? ` waiting for "${opts.until}"` : ''}`));
       }, opts.timeout * 1000);
     }
+    let typed = '';
     sock.on('data', (d) => {
       process.stdout.write(d);
       if (opts.until) {
         seen = (seen + d.toString('utf8')).slice(-65536);
-        if (seen.includes(opts.until)) finish();
+        // At a line start, and not the echo of what the script typed (console-exec.ts).
+        if (untilMet(seen, opts.until, typed)) finish();
       }
     });
     sock.on('close', () => finish());
@@ -221,7 +234,7 @@ export async function attachConsole(name: string, opts: { until?: string; timeou
       });
       process.stdin.resume();
     } else {
-      process.stdin.on('data', (d) => sock.write(d));
+      process.stdin.on('data', (d) => { typed = (typed + d.toString('utf8')).slice(-65536); sock.write(d); });
       // Scripted: when input ends, give the guest a moment to answer, unless we wait for a text.
       process.stdin.on('end', () => { if (!opts.until) setTimeout(() => finish(), 1500); });
       process.stdin.resume();

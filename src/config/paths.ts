@@ -53,6 +53,19 @@ export function checkStateDir(dir: string, what: string, opts: { create?: boolea
   return dir;
 }
 
+/**
+ * The host-wide cache (the KVM verdict, QEMU's probed facts): those are the
+ * host's, not a home's, so a new QKVM_HOME does not pay the probes again. /var/cache/qkvm for root,
+ * /var/tmp/qkvm-cache-UID otherwise (QKVM_HOST_CACHE overrides); owned by this
+ * user and 0700, checked like the state directories. Undefined when unsafe:
+ * then nothing is cached and the probe runs.
+ */
+export function hostCacheDir(): string | undefined {
+  const uid = process.getuid?.() ?? 0;
+  const dir = process.env.QKVM_HOST_CACHE ?? (uid === 0 ? '/var/cache/qkvm' : `/var/tmp/qkvm-cache-${uid}`);
+  try { return checkStateDir(dir, 'the host cache', { create: true, private: true }); } catch { return undefined; }
+}
+
 function stateDirError(dir: string, what: string, wrong: string): QkvmError {
   return new QkvmError('HOST', `${what} ${dir} ${wrong}; qkvm refuses to use it`, {
     hint: 'another user could plant files or links there: use a directory of your own (mode 0700), or set QKVM_RUN / QKVM_HOME',

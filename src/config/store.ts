@@ -1,7 +1,8 @@
 // Definitions on disk: vms/NAME.yaml, validated on every read and written atomically.
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import YAML from 'yaml';
-import { home } from './paths.js';
+import { join } from 'node:path';
+import { home, templatesDir } from './paths.js';
 import { writeFileAtomic } from './atomic.js';
 import { parseVmSpec, validateName, type VmSpec, type VmSpecInput } from './schema.js';
 import { NAME_RE } from './name.js';
@@ -61,6 +62,12 @@ export function parseVmYaml(text: string, source: string): VmSpec {
   return parseVmSpec(doc, source);
 }
 
+/** A command that defines NAME, as printed: from the template of that name when there is one (a new home starts empty). */
+export function notDefinedHint(name: string): string {
+  if (existsSync(join(templatesDir(), `${name}.yaml`))) return `create it from the template "${name}": \`qkvm create ${name} --template ${name}\``;
+  return `see \`qkvm list --all\`, or define it: \`qkvm create ${name} --memory 512M\` (\`qkvm templates\` lists ready-made ones)`;
+}
+
 export function loadVm(name: string): VmSpec {
   validateName(name, 'guest name');
   const file = home.vmFile(name);
@@ -69,7 +76,7 @@ export function loadVm(name: string): VmSpec {
     text = readDefinitionFile(file);
   } catch (e: any) {
     if (e?.code !== 'ENOENT') throw e;
-    throw notFound(`guest "${name}" is not defined`, 'see `qkvm list --all`, or create it with `qkvm create`');
+    throw notFound(`guest "${name}" is not defined`, notDefinedHint(name));
   }
   const spec = parseVmYaml(text, file);
   if (spec.name !== name) throw invalid(`${file}: name "${spec.name}" does not match the file name "${name}"`);
@@ -78,7 +85,7 @@ export function loadVm(name: string): VmSpec {
 
 export function loadVmText(name: string): string {
   validateName(name, 'guest name');
-  try { return readDefinitionFile(home.vmFile(name)); } catch (e: any) { if (e?.code !== 'ENOENT') throw e; throw notFound(`guest "${name}" is not defined`); }
+  try { return readDefinitionFile(home.vmFile(name)); } catch (e: any) { if (e?.code !== 'ENOENT') throw e; throw notFound(`guest "${name}" is not defined`, notDefinedHint(name)); }
 }
 
 export function dumpVmYaml(spec: VmSpec | VmSpecInput): string {

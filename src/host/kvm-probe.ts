@@ -1,12 +1,14 @@
 // Decides `accel: auto`. /dev/kvm existing is not enough: on hosts with broken
 // nested virtualization a KVM guest hangs. So we boot a real (tiny) guest under
-// KVM with a short timeout, and cache the verdict per host and QEMU version.
+// KVM with a short timeout, and cache the verdict per host (not per home), kernel and QEMU version.
 import { accessSync, constants, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { withTempDir } from '../config/tempdir.js';
 import { release, hostname } from 'node:os';
 import { join } from 'node:path';
 import { loadExeca } from '../config/lazy.js';
-import { home } from '../config/paths.js';
+import { home, hostCacheDir } from '../config/paths.js';
+
+export { hostCacheDir };
 import { writeFileAtomic } from '../config/atomic.js';
 
 export interface KvmVerdict { usable: boolean; reason: string; key: string; probedAt: string; ms?: number }
@@ -84,20 +86,24 @@ function kvmAccessible(): string | undefined {
   return undefined;
 }
 
-const cacheFile = () => join(home.cacheDir(), 'kvm-probe.json');
+const cacheFile = () => {
+  const dir = hostCacheDir();
+  return dir ? join(dir, 'kvm-probe.json') : undefined;
+};
 
 /**
  * Whether KVM really runs guests here. Cached by host, kernel and QEMU version;
  * `fresh` re-probes.
  */
 export async function probeKvm(binary: string, qemuVersion: string, opts: { fresh?: boolean; timeoutMs?: number } = {}): Promise<KvmVerdict> {
-  const key = `${hostname()}|${release()}|${qemuVersion}|${binary}|${probeKernels()[0] ?? 'bootsector'}`;
+  // The host's facts only (not a home's paths): kernel release, /dev/kvm, QEMU; and whether Linux itself can be the probe.
+  const key = `${hostname()}|${release()}|kvm=${existsSync('/dev/kvm') ? 'present' : 'absent'}|${qemuVersion}|${binary}|${probeKernels().length ? 'linux' : 'bootsector'}`;
   const now = new Date().toISOString();
   const denied = kvmAccessible();
   if (denied) return { usable: false, reason: denied, key, probedAt: now };
   if (!opts.fresh) {
     try {
-      const cached = JSON.parse(readFileSync(cacheFile(), 'utf8')) as KvmVerdict;
+      const cached = JSON.parse(readFileSync(cacheFile() ?? '', 'utf8')) as KvmVerdict;
       if (cached.key === key) return cached;
     } catch { /* no cache yet */ }
   }
@@ -113,6 +119,7 @@ export async function probeKvm(binary: string, qemuVersion: string, opts: { fres
     }
   }
   const verdict: KvmVerdict = { usable: r.ok, reason: r.detail, key, probedAt: now, ms: r.ms };
-  try { writeFileAtomic(cacheFile(), JSON.stringify(verdict, null, 2) + '\n'); } catch { /* cache is best effort */ }
+  const file = cacheFile();
+  try { if (file) writeFileAtomic(file, JSON.stringify(verdict, null, 2) + '\n'); } catch { /* cache is best effort */ }
   return verdict;
 }

@@ -21,6 +21,7 @@ import { cleanupRunDir } from '../runtime/recover.js';
 import { driveMigration, MigrationFailed, setParameters, type DriveOptions } from './driver.js';
 import { parseTcpUri } from './quote.js';
 import { portableSpec, requireMigratable } from './common.js';
+import { generateMac, normalizeMac } from '../net/mac.js';
 import type { MigrationResult } from './progress.js';
 
 export interface MigrateOptions extends DriveOptions {
@@ -120,8 +121,26 @@ export interface ToHomeResult extends MigrationResult { home: string; run: strin
 
 /** Field-by-field differences between two definitions (for "mismatched definition"). */
 export function specDifferences(a: VmSpec, b: VmSpec): string[] {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => k !== 'autostart' && k !== 'description' && JSON.stringify((a as any)[k]) !== JSON.stringify((b as any)[k]));
+  const [x, y] = [withDerivedValues(a), withDerivedValues(b)];
+  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
+  return [...keys].filter((k) => k !== 'autostart' && k !== 'description' && canonical((x as any)[k]) !== canonical((y as any)[k]));
+}
+
+/** JSON with object keys sorted and undefined fields dropped: the same value always reads the same. */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val) => (val && typeof val === 'object' && !Array.isArray(val)
+    ? Object.fromEntries(Object.keys(val).sort().filter((k) => val[k] !== undefined).map((k) => [k, val[k]]))
+    : val));
+}
+
+/**
+ * The definition with what qkvm derives spelled out (a NIC's MAC from the
+ * guest's name and index), so that a copy that writes a derived value (the one
+ * --to-home leaves at the destination) equals the original that leaves it out.
+ */
+export function withDerivedValues(spec: VmSpec): VmSpec {
+  const nics = (spec.nics ?? []).map((n, i) => ({ ...n, mac: normalizeMac(n.mac ?? generateMac(spec.name, i)) }));
+  return { ...spec, nics } as VmSpec;
 }
 
 /**

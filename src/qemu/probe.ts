@@ -1,12 +1,12 @@
 // Facts about a qemu-system binary: version, accelerators, machines, devices,
 // netdev backends. Asking QEMU takes a few hundred milliseconds, so the answer is
-// cached in QKVM_HOME/cache/qemu-probe.json, keyed by the binary's path, mtime
+// cached host-wide (config/paths.ts hostCacheDir; else QKVM_HOME/cache) in qemu-probe.json, keyed by the binary's path, mtime
 // and size (an upgrade of the package changes the key).
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { loadExeca } from '../config/lazy.js';
 import { writeFileAtomic } from '../config/atomic.js';
-import { home } from '../config/paths.js';
+import { home, hostCacheDir } from '../config/paths.js';
 import { QkvmError } from '../errors.js';
 
 /** The oldest QEMU whose options the builder's output is checked against. */
@@ -125,7 +125,8 @@ export async function probeUncached(binary: string): Promise<QemuProbe> {
   return { binary, path, version, accels, machines, devices, netdevs };
 }
 
-export const probeCacheFile = () => join(home.cacheDir(), 'qemu-probe.json');
+// Host-wide when the host cache is usable (a new home does not probe again), else in the home.
+export const probeCacheFile = () => join(hostCacheDir() ?? home.cacheDir(), 'qemu-probe.json');
 
 interface CacheFile { version: number; entries: Record<string, QemuProbe> }
 

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { run } from '../config/paths.js';
 import { QkvmError } from '../errors.js';
 import { requireActive, startedSpec } from './state.js';
+import { execLine, parseExec, type ExecResult } from './console-exec.js';
 
 export async function openConsole(name: string, opts: { timeoutMs?: number } = {}): Promise<net.Socket> {
   await requireActive(name, { query: false, hint: `\`qkvm start ${name} --console\`` });
@@ -49,5 +50,31 @@ export async function waitForConsole(name: string, pattern: RegExp | string, opt
     });
     sock.on('close', () => done(test() ? undefined : new QkvmError('STATE', `guest "${name}": console closed before ${pattern}`)));
     if (opts.send) sock.write(opts.send);
+  });
+}
+
+/**
+ * `qkvm console NAME --exec CMD`: types CMD on the guest's console shell and
+ * returns its output and exit status (see console-exec.ts for the marker).
+ */
+export async function execOnConsole(name: string, cmd: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  const { line, tag } = execLine(cmd);
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const sock = await openConsole(name);
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const done = (err?: Error, r?: ExecResult) => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err); else resolve(r!);
+    };
+    const timer = setTimeout(() => done(new QkvmError('TIMEOUT', `console --exec: guest "${name}" did not finish ${JSON.stringify(cmd)} within ${timeoutMs / 1000} s`, { hint: `is its shell at a prompt? look: \`qkvm console ${name} --replay\`` })), timeoutMs);
+    sock.on('data', (d) => {
+      seen = (seen + d.toString('utf8')).slice(-1_048_576);
+      const r = parseExec(seen, tag);
+      if (r) done(undefined, r);
+    });
+    sock.on('close', () => done(new QkvmError('STATE', `guest "${name}": console closed before ${JSON.stringify(cmd)} finished`)));
+    sock.write(line);
   });
 }

@@ -89,6 +89,9 @@ export async function guestInfo(name: string): Promise<GuestInfo> {
     await qmp.connect(stateSocket(name), { timeoutMs: 2000 });
     const cpus = await qmp.execute<unknown[]>('query-cpus-fast', {}, { timeoutMs: 2000 });
     info.vcpusOnline = cpus.length;
+    // The accelerator in use, not the definition's `auto`: QEMU says whether KVM is on.
+    const kvm = await qmp.execute<{ enabled: boolean }>('query-kvm', {}, { timeoutMs: 2000 }).catch(() => undefined);
+    if (kvm) info.accel = kvm.enabled ? 'kvm' : 'tcg';
     if (spec.balloon) {
       const b = await qmp.execute<{ actual: number }>('query-balloon', {}, { timeoutMs: 2000 }).catch(() => undefined);
       info.balloonBytes = b?.actual;

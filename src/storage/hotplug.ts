@@ -18,6 +18,7 @@ import { qmpToQkvm, withGuestQmp } from './qmp.js';
 import { normalizeDiskFile, resolveDiskPath } from './resolve.js';
 import { placementProblem } from './placement.js';
 import { assertNotBase } from './guard.js';
+import { shellQuote } from '../qemu/format.js';
 
 export type HotplugBus = 'virtio' | 'scsi';
 
@@ -97,7 +98,7 @@ export async function attachDisk(name: string, source: string, o: AttachOptions 
   }
   const file = normalizeDiskFile(source);
   const path = resolveDiskPath(file);
-  if (!existsSync(path)) throw notFound(`attach-disk: ${path} does not exist`, 'create it first: `qkvm vol create` or `qkvm disk create`');
+  if (!existsSync(path)) throw notFound(`attach-disk: ${path} does not exist`, `create it first: \`qkvm disk create ${shellQuote(path)} 1G\``);
   const readonly = o.readonly ?? !!(o.external || o.hostDevice);
   const placed = { file, external: o.external || undefined, hostDevice: o.hostDevice || undefined };
   const guarded = { ...placed, readonly, snapshot: false, media: 'disk' as const };

@@ -116,9 +116,14 @@ async function diskSnapshots(path: string, running: boolean): Promise<ImageSnaps
 export async function listSnapshots(name: string): Promise<SnapshotEntry[]> {
   const spec = loadVm(name);
   const running = isGuestRunning(name);
-  const disks = snapshotDisksLenient(spec);
+  let first = snapshotDisksLenient(spec)[0]?.path;
+  if (running) {
+    // A running guest's disks are QEMU's (a hot-plugged disk, absent from the definition, holds
+    // the snapshots taken since): the same first disk that snapshot-save and revert use.
+    first = (await withGuestQmp(name, (qmp) => liveSnapshotDisks(qmp, name)).catch(() => undefined))?.[0]?.path ?? first;
+  }
   const book = readBook(name);
-  const onDisk = disks.length ? await diskSnapshots(disks[0].path, running) : [];
+  const onDisk = first ? await diskSnapshots(first, running) : [];
   return onDisk.map((s) => {
     const meta = book.snapshots.find((m) => m.name === s.name);
     return {

@@ -1,4 +1,5 @@
 // Volumes: the image files of a directory pool, by name.
+import { shellQuote } from '../qemu/format.js';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { validateName } from '../config/schema.js';
@@ -107,7 +108,7 @@ export async function deleteVolume(pool: string, name: string): Promise<string> 
   }
   const children = imagesBackedBy(path);
   if (children.length) {
-    throw new QkvmError('IN_USE', `volume ${pool}/${name} is the backing file of ${children.join(', ')}`, { hint: `delete those overlays first, or make them standalone: ${children.map((c) => `\`qkvm disk rebase ${c} ''\``).join(', ')}` });
+    throw new QkvmError('IN_USE', `volume ${pool}/${name} is the backing file of ${children.join(', ')}`, { hint: `delete those overlays first, or make them standalone: ${children.map((c) => `\`qkvm disk rebase ${shellQuote(c)} ''\``).join(', ')}` });
   }
   const pids = processesHolding(path);
   if (pids.length) throw new QkvmError('IN_USE', `volume ${pool}/${name} is open in process ${pids.join(', ')}`, { hint: 'stop the guest that uses it first' });

@@ -109,7 +109,7 @@ describe('the store around the limits', () => {
   it('names the guest and says what to do when it is missing; checks the name first', () => {
     let e: any;
     try { loadVm('nobody'); } catch (x) { e = x; }
-    expect([e.code, e.message, e.hint]).toEqual(['NOT_FOUND', 'guest "nobody" is not defined', 'see `qkvm list --all`, or create it with `qkvm create`']);
+    expect([e.code, e.message, e.hint]).toEqual(['NOT_FOUND', 'guest "nobody" is not defined', 'see `qkvm list --all`, or define it: `qkvm create nobody --memory 512M` (`qkvm templates` lists ready-made ones)']);
     expect(() => loadVm('../x')).toThrow('guest name: invalid name "../x"');
     expect(() => loadVmText('../x')).toThrow('guest name: invalid name "../x"');
     expect(() => vmExists('../x')).toThrow('guest name: invalid name "../x"');

@@ -1,5 +1,6 @@
 // qkvm doctor reports every host fact the issue lists, each with a verdict, and
 // a fix for whatever is not ok. The KVM verdict comes from a real boot probe.
+import { hostCacheDir } from '../../src/host/kvm-probe.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,8 +33,9 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm doctor', () => {
     expect(checks.find((c) => c.name === 'vhost-net')!.verdict).toBe(existsSync('/dev/vhost-net') ? 'ok' : 'warn');
     const kvm = checks.find((c) => c.name === 'kvm')!;
     if (existsSync('/dev/kvm')) expect(kvm.detail).toMatch(/boot probe: .*(booted|hung|failed)/);
-    // The verdict is cached for the next start.
-    expect(existsSync(join(home, 'cache', 'kvm-probe.json')) || !existsSync('/dev/kvm')).toBe(true);
+    // The verdict is cached for the next start, host-wide (not in this home).
+    expect(existsSync(join(hostCacheDir()!, 'kvm-probe.json')) || !existsSync('/dev/kvm')).toBe(true);
+    expect(existsSync(join(home, 'cache', 'kvm-probe.json'))).toBe(false);
     const text = await qkvm('doctor');
     expect(text.stdout).toMatch(/^\[(ok|warn|fail) *\] qemu /m);
   });

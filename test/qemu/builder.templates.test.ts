@@ -37,7 +37,7 @@ describe('templates', () => {
     const s = render('demo.yaml', 'd');
     expect(s).toMatchObject({
       machine: 'pc', accel: 'auto', memory: '192M', smp: 1, kernel: '/var/lib/qkvm/cache/demo/vmlinuz',
-      initrd: '/var/lib/qkvm/cache/demo/initrd.img', append: 'console=ttyS0 panic=-1 quiet', disks: [],
+      initrd: '/var/lib/qkvm/cache/demo/initrd.img', append: 'console=ttyS0 panic=-1 quiet qkvm.hostname=d', disks: [],
       balloon: true, serial: true, display: { type: 'none' },
     });
     expect(s.nics).toEqual([expect.objectContaining({ type: 'user', model: 'virtio' })]);

@@ -69,8 +69,11 @@ describe('probeQemu with a fake binary', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'qkvm-probe-test-'));
     saved = process.env.QKVM_HOME;
     process.env.QKVM_HOME = path.join(dir, 'home');
+    // The probe cache is host-wide: this test's own.
+    process.env.QKVM_HOST_CACHE = path.join(dir, 'host-cache');
   });
   afterEach(() => {
+    delete process.env.QKVM_HOST_CACHE;
     if (saved === undefined) delete process.env.QKVM_HOME;
     else process.env.QKVM_HOME = saved;
     rmSync(dir, { recursive: true, force: true });

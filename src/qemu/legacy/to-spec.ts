@@ -61,6 +61,26 @@ function roundRobin(node: number, nodes: number, cpus: number): string {
   return mine.join(',');
 }
 
+interface VncDisplay { listen: string; display: number; password: boolean }
+
+/**
+ * The one warning about a translated VNC display (docs/explain.md). An implicit
+ * `:N` becomes loopback; an explicit all-address display stays as written (and
+ * without a password, the definition's own exposure warning says the rest).
+ */
+export function vncWarning(v: string, d: VncDisplay, implicit: boolean, guest: string): string | undefined {
+  const setPassword = `set the password after start with \`qkvm vnc ${guest} --password\` (it never goes on the command line)`;
+  const port = `${d.listen}:${5900 + d.display}`;
+  if (implicit) {
+    return `-display ${v}: QEMU would listen on every host address; the definition listens on ${port} only (qkvm's default; reach it from elsewhere through an SSH tunnel)`
+      + (d.password ? `; ${setPassword}` : '. To serve other hosts, set display.listen: 0.0.0.0 together with display.password: true');
+  }
+  const everywhere = d.listen === '0.0.0.0' || d.listen === '::';
+  if (everywhere && d.password) return `-display ${v}: VNC stays on every host address (${port}), as written, behind a password; ${setPassword}`;
+  if (d.password) return `-display ${v}: VNC on ${port} behind a password; ${setPassword}`;
+  return undefined;
+}
+
 export function specFromCommandLine(args: string | readonly string[], name?: string, ctx?: VerdictContext): SpecFromCommandLine {
   const expl = explainCommandLine(args, ctx);
   // The raw line's VNC warnings describe what QEMU would do; the definition's own VNC warnings (below) replace them.
@@ -278,11 +298,9 @@ export function specFromCommandLine(args: string | readonly string[], name?: str
           // An empty host (`-vnc :1`) meant every address only by accident of old defaults: qkvm's default, loopback, wins.
           const implicit = listen === '';
           if (implicit || listen === 'localhost') listen = '127.0.0.1';
-          if (implicit) warnings.push(`-display ${v}: QEMU would listen on every host address; the definition listens on 127.0.0.1 (qkvm's default). Set display.listen to 0.0.0.0 if others must reach it`);
           spec.display = { type: 'vnc', listen, display: Number(m[2]), password: getKey(kv, 'password') === 'on' };
-          if (spec.display.password) warnings.push(`-display ${v}: display.password is on; set the password after start with qkvm vnc NAME --password (it never goes on the command line)`);
-          // Without a password, define's exposure warning says it (config/exposure.ts).
-          if ((listen === '0.0.0.0' || listen === '::') && spec.display.password) warnings.push(`-display ${v}: the definition keeps VNC on all host addresses (listen ${listen}), as written explicitly; set display.listen to 127.0.0.1 unless others must reach it`);
+          const w = vncWarning(v, spec.display as VncDisplay, implicit, name ?? 'NAME');
+          if (w) warnings.push(w);
           const rest = withoutKeys(kv, 'vnc', 'password');
           if (rest.length) warnings.push(`-display ${v}: ${formatKeyVal(rest)} has no field in a definition; dropped`);
           break;
