@@ -15,9 +15,11 @@ export const attachDiskCommands: CommandModule<any, any>[] = [
       .option('readonly', { type: 'boolean', describe: 'attach read-only (the default for --external and --host-device; --no-readonly to write)' })
       .option('external', { type: 'boolean', default: false, describe: 'the file is outside every storage pool: attach it on purpose (qkvm never removes it)' })
       .option('host-device', { type: 'boolean', default: false, describe: 'the source is a host block device: attach it on purpose' })
-      .option('persist', { alias: 'config', type: 'boolean', default: false, describe: 'also keep it in the definition for the next start' }),
+      .option('persist', { alias: 'config', type: 'boolean', default: false, describe: 'also keep it in the definition for the next start' })
+      .option('live', { type: 'boolean', default: true, describe: 'hot-plug into a running guest (--no-live with --persist: the definition only)' })
+      .example('qkvm attach-disk vm1 ./data.qcow2 vdb --persistent', 'virsh\'s spelling: hot-plug as vdb and keep it in the definition'),
     handler: action(async (a: any) => {
-      const r = await attachDisk(a.name, a.source, { target: a.target, bus: a.bus, format: a.format, readonly: a.readonly, external: a.external, hostDevice: a.hostDevice, persist: a.persist });
+      const r = await attachDisk(a.name, a.source, { target: a.target, bus: a.bus, format: a.format, readonly: a.readonly, external: a.external, hostDevice: a.hostDevice, persist: a.persist || !a.live, live: a.live });
       print(`${r.path} attached to ${a.name} as ${r.target} (${r.format})${r.live ? ', live' : ''}${r.persisted ? (r.live ? ' and in the definition' : ' in the definition') : ''}`);
     }),
   },
@@ -25,9 +27,10 @@ export const attachDiskCommands: CommandModule<any, any>[] = [
     command: 'detach-disk <name> <target>',
     describe: 'remove a disk: hot-unplugged from a running guest, or from a shut off guest\'s definition',
     builder: (y) => y.positional('name', { type: 'string' }).positional('target', { type: 'string', describe: 'the disk\'s target, like vdb' })
-      .option('persist', { alias: 'config', type: 'boolean', default: false, describe: 'also remove it from the definition' }),
+      .option('persist', { alias: 'config', type: 'boolean', default: false, describe: 'also remove it from the definition' })
+      .option('live', { type: 'boolean', default: true, describe: 'unplug from a running guest (--no-live: the definition only)' }),
     handler: action(async (a: any) => {
-      const r = await detachDisk(a.name, a.target, { persist: a.persist });
+      const r = await detachDisk(a.name, a.target, { persist: a.persist || !a.live, live: a.live });
       print(`${a.target} detached from ${a.name}${r.live ? ', live' : ''}${r.persisted ? (r.live ? ' and from the definition' : ' (definition)') : ''}; the image file is kept`);
     }),
   },

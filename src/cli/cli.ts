@@ -3,7 +3,40 @@
 import { fastPath } from './fast.js';
 
 export async function runCli(argv: string[]): Promise<void> {
+  try {
+    argv = await virshSpelling(argv);
+  } catch (e) {
+    // Reported here: main.ts's own copy of the error class is not the bundle's.
+    const { reportError, exitCodeFor } = await import('./action.js');
+    reportError(e);
+    process.exitCode = exitCodeFor(e);
+    return;
+  }
   if (await fastPath(argv)) return;
   const { buildParser } = await import('./parser.js');
   await (await buildParser(argv)).parseAsync();
+}
+
+/** virsh's spellings rewritten (virsh.ts), its notes said; an unknown command gets a "did you mean". */
+async function virshSpelling(argv: string[]): Promise<string[]> {
+  const { rewriteVirsh, VirshRefusal, didYouMean, knownCommands } = await import('./virsh.js');
+  const { invalid } = await import('../errors.js');
+  const { readIndex } = await import('./commands.js');
+  const word = argv[0];
+  const index = readIndex();
+  if (word && !word.startsWith('-') && index) {
+    const known = knownCommands(index);
+    if (!known.has(word)) {
+      const guess = didYouMean(word, known);
+      throw invalid(`unknown command ${word}${guess ? `; did you mean ${guess}?` : ''}`, guess ? `qkvm ${guess} --help` : 'qkvm --help lists the commands');
+    }
+  }
+  try {
+    const r = rewriteVirsh(argv);
+    for (const n of r.notes) process.stderr.write(`${n}\n`);
+    return r.argv;
+  } catch (e) {
+    if (e instanceof VirshRefusal) throw invalid(e.message, e.hint);
+    throw e;
+  }
 }

@@ -20,6 +20,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'memory': async () => (await import('./memory.js')).memoryCommands,
   'vcpu': async () => (await import('./vcpu.js')).vcpuCommands,
   'migrate': async () => (await import('./migrate.js')).migrateCommands,
+  'virsh': async () => (await import('./virsh-commands.js')).virshCommands,
 };
 
 /** The name of every command and alias, as yargs sees it ('start <name>' -> 'start'). */
@@ -30,7 +31,7 @@ export function commandNames(c: CommandModule<any, any>): string[] {
   return [...cmds, ...aliases].map(first);
 }
 
-function readIndex(): Record<string, string> | undefined {
+export function readIndex(): Record<string, string> | undefined {
   try {
     return JSON.parse(readFileSync(new URL('./command-index.json', import.meta.url), 'utf8'));
   } catch { return undefined; }
