@@ -79,7 +79,7 @@ const setmaxmem: CommandModule<any, any> = {
 const snapshotCurrent: CommandModule<any, any> = {
   command: 'snapshot-current <name>',
   describe: "Print the name of a guest's current snapshot",
-  builder: (y) => name(y).option('name', { type: 'boolean', hidden: true }),
+  builder: (y) => name(y),
   handler: action(async (a: any) => print(await (await import('./snapshot.js')).currentSnapshot(a.name))),
 };
 
@@ -154,7 +154,9 @@ const vcpucount: CommandModule<any, any> = {
     const liveCount = running ? (await api.vcpuInfo(a.name)).length : undefined;
     const r = { maximumConfig: smp.maxcpus ?? smp.cpus, currentConfig: smp.cpus, currentLive: liveCount };
     if (a.json) return printJson(r);
-    print(keyValues([['maximum      config', r.maximumConfig], ['current      config', r.currentConfig], ['current      live', r.currentLive]]));
+    // virsh's layout, so a script that reads it keeps working.
+    const rows: [string, number | undefined][] = [['maximum      config', r.maximumConfig], ['current      config', r.currentConfig], ['current      live', r.currentLive]];
+    print(rows.filter(([, v]) => v !== undefined).map(([k, v]) => `${k.padEnd(20)}${v}`).join('\n'));
   }),
 };
 

@@ -130,7 +130,7 @@ export const VIRSH: Record<string, VirshCommand> = {
   'snapshot-list': { args: ['domain'], flags: { tree: { note: '--tree: the Parent column shows the tree' }, name: { to: [] }, parent: { to: [] } } },
   'snapshot-revert': { args: ['domain', 'snapshotname'], flags: { running: { note: '--running: a snapshot with RAM state resumes running' }, paused: { refuse: '--paused: qkvm resumes the reverted guest as the snapshot was' }, force: { to: [] } } },
   'snapshot-delete': { args: ['domain', 'snapshotname'], flags: { children: { refuse: '--children: qkvm deletes one snapshot at a time' }, 'metadata': { refuse: '--metadata: qkvm deletes the snapshot from the images too' } } },
-  'snapshot-current': { args: ['domain'] },
+  'snapshot-current': { args: ['domain'], flags: { name: { to: [] } } },
   'snapshot-info': { args: ['domain', 'snapshotname'] },
   'attach-disk': {
     args: ['domain', { name: 'source', value: filePath }, { name: 'target', flag: '--target' }],
@@ -252,6 +252,8 @@ export interface Rewritten { argv: string[]; notes: string[] }
  * still get `--domain X` as their first positional. Throws VirshRefusal.
  */
 export function rewriteVirsh(argv: string[], cwd = process.cwd()): Rewritten {
+  // A web page's en (or em) dash for "--" is read as "--" (the shared rule; args.ts may do it first).
+  argv = argv.map((t) => t.replace(/^[\u2013\u2014]-?(?=[a-z])/, '--'));
   const [cmd, ...rest] = argv;
   if (!cmd || cmd.startsWith('-')) return { argv, notes: [] };
   const refused = REFUSED[cmd];
