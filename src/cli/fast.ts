@@ -12,7 +12,7 @@ interface FastCommand {
 }
 
 const FAST: Record<string, FastCommand> = {
-  list: { positionals: 0, flags: ['all', 'json', 'name', 'inactive'], options: [], run: async (a) => (await import('./list.js')).listCommand(a) },
+  list: { positionals: 0, flags: ['all', 'json', 'inactive'], options: [], run: async (a) => (await import('./list.js')).listCommand(a) },
   start: { positionals: 1, flags: ['paused', 'console', 'force'], options: ['incoming'], run: async (a) => (await import('./vm.js')).startCommand(a as any) },
 };
 
@@ -20,7 +20,7 @@ const FAST: Record<string, FastCommand> = {
 export function parseFast(argv: string[]): { cmd: FastCommand; args: Record<string, unknown> } | undefined {
   const cmd = FAST[argv[0]];
   if (!cmd) return undefined;
-  const args: Record<string, unknown> = { _: [argv[0]] };
+  const args: Record<string, unknown> = {};
   const positionals: string[] = [];
   for (let i = 1; i < argv.length; i++) {
     const a = argv[i];

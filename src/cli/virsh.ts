@@ -202,7 +202,6 @@ export const VIRSH: Record<string, VirshCommand> = {
 export const REFUSED: Record<string, [why: string, instead: string]> = {
   managedsave: ['qkvm has no managed save that start resumes from', 'use qkvm save NAME FILE, then qkvm restore FILE'],
   'managedsave-remove': ['qkvm has no managed save', 'delete the file you gave qkvm save'],
-  create: ['virsh create starts a guest from libvirt XML; qkvm create makes a guest from a template', 'use qkvm virt-install, or qkvm define FILE.yaml && qkvm start NAME'],
   'attach-device': ['qkvm does not read libvirt XML device descriptions', 'use qkvm attach-disk or qkvm attach-interface'],
   'detach-device': ['qkvm does not read libvirt XML device descriptions', 'use qkvm detach-disk or qkvm detach-interface'],
   'update-device': ['qkvm does not read libvirt XML device descriptions', 'use qkvm edit NAME (takes effect at the next start)'],
@@ -240,6 +239,14 @@ export const REFUSED: Record<string, [why: string, instead: string]> = {
   'inject-nmi': ['qkvm has no inject-nmi command', 'use qkvm monitor NAME nmi'],
 };
 
+/** qkvm commands that virsh spells the same but feeds libvirt XML: what to do instead. */
+const XML_READERS: Record<string, string> = {
+  define: 'write the guest as qkvm YAML (qkvm dumpxml NAME shows one), or use qkvm virt-install / qkvm create --from-cmdline',
+  create: 'use qkvm virt-install, or qkvm define FILE.yaml then qkvm start NAME',
+  'net-define': 'write the network as qkvm YAML: name: NAME, mode: nat, subnet: 192.168.122.0/24',
+  'net-create': 'write the network as qkvm YAML: name: NAME, mode: nat, subnet: 192.168.122.0/24',
+};
+
 function fail(message: string, hint?: string): never { throw new VirshRefusal(message, hint); }
 
 /** qkvm long options that take a value (so their value is not read as a positional). */
@@ -258,6 +265,9 @@ export function rewriteVirsh(argv: string[], cwd = process.cwd()): Rewritten {
   if (!cmd || cmd.startsWith('-')) return { argv, notes: [] };
   const refused = REFUSED[cmd];
   if (refused) fail(`${cmd}: ${refused[0]}`, refused[1]);
+  // virsh define/create FILE.xml: the same words as qkvm's, but libvirt XML.
+  const xml = rest.find((t) => /\.xml$/i.test(t));
+  if (XML_READERS[cmd] && xml) fail(`${cmd} ${xml}: qkvm reads its own YAML, not libvirt XML`, XML_READERS[cmd]);
   const spec: VirshCommand | undefined = VIRSH[cmd];
   if (!spec && !rest.some((t) => t === '--domain' || t.startsWith('--domain='))) return { argv, notes: [] };
   const c = spec ?? DOMAIN;
