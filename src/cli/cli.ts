@@ -22,7 +22,14 @@ async function virshSpelling(argv: string[]): Promise<string[]> {
   const { rewriteVirsh, VirshRefusal, didYouMean, knownCommands } = await import('./virsh.js');
   const { invalid } = await import('../errors.js');
   const { readIndex } = await import('./commands.js');
-  const word = argv[0];
+  let r;
+  try {
+    r = rewriteVirsh(argv);
+  } catch (e) {
+    if (e instanceof VirshRefusal) throw invalid(e.message, e.hint);
+    throw e;
+  }
+  const word = r.argv[0];
   const index = readIndex();
   if (word && !word.startsWith('-') && index) {
     const known = knownCommands(index);
@@ -31,12 +38,6 @@ async function virshSpelling(argv: string[]): Promise<string[]> {
       throw invalid(`unknown command ${word}${guess ? `; did you mean ${guess}?` : ''}`, guess ? `qkvm ${guess} --help` : 'qkvm --help lists the commands');
     }
   }
-  try {
-    const r = rewriteVirsh(argv);
-    for (const n of r.notes) process.stderr.write(`${n}\n`);
-    return r.argv;
-  } catch (e) {
-    if (e instanceof VirshRefusal) throw invalid(e.message, e.hint);
-    throw e;
-  }
+  for (const n of r.notes) process.stderr.write(`${n}\n`);
+  return r.argv;
 }

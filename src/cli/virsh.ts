@@ -261,6 +261,18 @@ export interface Rewritten { argv: string[]; notes: string[] }
 export function rewriteVirsh(argv: string[], cwd = process.cwd()): Rewritten {
   // A web page's en (or em) dash for "--" is read as "--" (the shared rule; args.ts may do it first).
   argv = argv.map((t) => t.replace(/^[\u2013\u2014]-?(?=[a-z])/, '--'));
+  // virsh's global -c/--connect URI (qemu:///system): there is no connection here.
+  const connect: string[] = [];
+  while (argv[0] === '-c' || argv[0] === '--connect' || argv[0]?.startsWith('--connect=')) {
+    const uri = argv[0].includes('=') ? argv[0].slice(argv[0].indexOf('=') + 1) : argv[1];
+    argv = argv.slice(argv[0].includes('=') ? 1 : 2);
+    connect.push(`note: --connect ${uri ?? ''}: qkvm runs QEMU on this host directly; ignored`);
+  }
+  const r = rewriteCommand(argv, cwd);
+  return { argv: r.argv, notes: [...connect, ...r.notes] };
+}
+
+function rewriteCommand(argv: string[], cwd: string): Rewritten {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd.startsWith('-')) return { argv, notes: [] };
   const refused = REFUSED[cmd];

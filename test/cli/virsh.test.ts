@@ -82,6 +82,11 @@ describe('virsh spellings', () => {
     expect(rw('undefine vm1 --remove-all-storage').argv).toEqual(['undefine', 'vm1', '--remove-storage']);
   });
 
+  it('drops virsh\'s global -c/--connect URI with a note', () => {
+    expect(rewriteVirsh(['-c', 'qemu:///system', 'list', '--all'])).toEqual({ argv: ['list', '--all'], notes: [expect.stringMatching(/--connect qemu:\/\/\/system: qkvm runs QEMU on this host directly/)] });
+    expect(rewriteVirsh(['--connect=qemu:///system', 'start', '--domain', 'vm1']).argv).toEqual(['start', 'vm1']);
+  });
+
   it('reads an en dash typed for -- as --', () => {
     expect(rw('snapshot-revert –domain vm1 –current').argv).toEqual(['snapshot-revert', 'vm1', '--current']);
   });

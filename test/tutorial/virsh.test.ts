@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { DEMO_DIR, ensureDemoGuest } from '../net/lab.js';
+import { DEMO_DIR, ensureDemoGuest, Netns } from '../net/lab.js';
 import { loadCorpus, tutorialWorld, type TutorialWorld } from './corpus.js';
 
 const corpus = loadCorpus('virsh');
@@ -69,6 +69,7 @@ const check: Record<string, (r: { code: number; stdout: string; stderr: string }
   'virsh-02': (r) => expect(r.stdout).toMatch(/default/),
   'virsh-03': (r) => expect(r.stdout).toMatch(/vm1\.qcow2/),
   'virsh-04': (r) => expect(r.stdout).toMatch(/vm1\s+shut off/),
+  'virsh-51': (r) => expect(r.stdout).toMatch(/vm1\s+shut off/),
   'virsh-05': (r) => expect(r.stdout.trim()).toBe('vm1'),
   'virsh-06': (r) => expect(r.stdout).toMatch(/vm1\s+shut off/),
   'virsh-07': (r) => { expect(r.stdout).toMatch(/State:\s+shut off/); expect(r.stdout).toMatch(/Name:\s+vm1/); },
@@ -126,6 +127,18 @@ const check: Record<string, (r: { code: number; stdout: string; stderr: string }
     expect(pci.stdout).not.toMatch(/52:54:00:12:34:56/);
   },
   'virsh-36': () => expect(def().nics ?? []).toEqual([]),
+  'virsh-46': async (r) => {
+    expect(r.stdout).toMatch(/network "default" is active/);
+    expect((await w.exec('virsh net-info default --json')).stdout).toMatch(/"active": true/);
+  },
+  'virsh-47': async () => {
+    // Live only: the running guest has the NIC (QEMU says so), the definition does not.
+    expect((await w.exec(`virsh monitor vm1 'info network'`)).stdout).toMatch(/macaddr=52:54:00:12:34:57/);
+    expect(def().nics ?? []).toEqual([]);
+  },
+  'virsh-48': (r) => expect(r.stdout).toMatch(/network\s+default\s+virtio\s+52:54:00:12:34:57/),
+  'virsh-49': async () => expect((await w.exec(`virsh monitor vm1 'info network'`)).stdout).not.toMatch(/52:54:00:12:34:57/),
+  'virsh-50': async () => expect((await w.exec('virsh net-info default --json')).stdout).toMatch(/"active": false/),
   'virsh-37': () => expect(def().nics ?? []).toEqual([]),
   'virsh-38': () => undefined,
   'virsh-39': () => undefined,
@@ -144,9 +157,13 @@ const check: Record<string, (r: { code: number; stdout: string; stderr: string }
 };
 
 describe('virsh lines from the tutorials', () => {
-  beforeAll(() => { ensureDemoGuest(); w = tutorialWorld(); });
+  // Every line runs in a network namespace of the test's own: net-start makes a bridge, dnsmasq and NAT rules.
+  let ns: Netns;
+  beforeAll(async () => { ensureDemoGuest(); ns = await new Netns().create(); w = tutorialWorld({ netns: ns.name }); });
   afterAll(async () => {
     await w.exec('virsh destroy vm1').catch(() => undefined);
+    await w.exec('virsh net-destroy default').catch(() => undefined);
+    await ns.destroy();
     w.cleanup();
   });
 
