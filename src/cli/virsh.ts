@@ -33,7 +33,7 @@ export interface VirshCommand {
   /** Always said on stderr (what differs from virsh). */
   note?: string;
   /** Last touch on the result: the collected args and the output flags. */
-  finish?: (args: Record<string, string>, out: string[], used: Set<string>) => void;
+  finish?: (args: Record<string, string>, out: string[], used: Set<string>, cwd: string) => void;
 }
 
 /** A virsh spelling that names something qkvm does not do: the message for exit 2. */
@@ -133,7 +133,7 @@ export const VIRSH: Record<string, VirshCommand> = {
   'snapshot-current': { args: ['domain'], flags: { name: { to: [] } } },
   'snapshot-info': { args: ['domain', 'snapshotname'] },
   'attach-disk': {
-    args: ['domain', { name: 'source', value: filePath }, { name: 'target', flag: '--target' }],
+    args: ['domain', 'source', { name: 'target', flag: '--target' }],
     flags: {
       ...persist(),
       driver: { map: (v) => (v === 'qemu' ? [] : fail(`--driver ${v}: qkvm runs QEMU's own block layer (driver qemu)`)) },
@@ -146,9 +146,13 @@ export const VIRSH: Record<string, VirshCommand> = {
       serial: { refuse: '--serial: qkvm does not set disk serial numbers', value: true },
       shareable: { refuse: '--shareable: qkvm never shares a writable disk between guests' },
     },
-    finish: (_a, out, used) => {
-      configLive(_a, out, used);
+    finish: (a, out, used, cwd) => {
+      configLive(a, out, used);
+      // Only virsh's form (a target, or a virsh flag or option name) reads the source as virsh does;
+      // qkvm's own `attach-disk g VOLUME` keeps its meaning.
+      if (a.target === undefined && used.size === 0) return;
       // A path the user typed is explicit (outside pools is fine); virsh attaches it writable unless --mode readonly.
+      if (a.source !== undefined) a.source = filePath(a.source, cwd);
       out.push('--external');
       if (!out.includes('--readonly')) out.push('--no-readonly');
     },
@@ -306,7 +310,7 @@ function rewriteCommand(argv: string[], cwd: string): Rewritten {
       return v;
     };
     const arg = byName.get(key);
-    if (arg) { got[key] = takeValue(); continue; }
+    if (arg) { got[key] = takeValue(); if (key !== 'domain') used.add(`--${key}`); continue; }
     const rule = c.flags?.[key];
     if (rule === undefined) {
       // A qkvm flag: passed through as written (with its value, when it takes one).
@@ -340,7 +344,7 @@ function rewriteCommand(argv: string[], cwd: string): Rewritten {
     if (a) got[a.name] = w; else extra.push(w);
   }
   for (const a of args) if (got[a.name] !== undefined && a.value) got[a.name] = a.value(got[a.name], cwd);
-  c.finish?.(got, out, used);
+  c.finish?.(got, out, used, cwd);
   const order = c.order ?? args.filter((a) => !a.flag).map((a) => a.name);
   const positionals = order.filter((n) => got[n] !== undefined).map((n) => got[n]);
   const asFlags = args.filter((a) => a.flag && got[a.name] !== undefined).flatMap((a) => [a.flag!, got[a.name]]);
