@@ -150,7 +150,9 @@ export const VIRSH: Record<string, VirshCommand> = {
       configLive(a, out, used);
       // Only virsh's form (a target, or a virsh flag or option name) reads the source as virsh does;
       // qkvm's own `attach-disk g VOLUME` keeps its meaning.
-      if (a.target === undefined && used.size === 0) return;
+      // (--target is spelled the same in both: by itself it does not make the virsh form.)
+      const virshForm = (a.target !== undefined && !used.has('--target')) || [...used].some((k) => k !== '--target');
+      if (!virshForm) return;
       // A path the user typed is explicit (outside pools is fine); virsh attaches it writable unless --mode readonly.
       if (a.source !== undefined) a.source = filePath(a.source, cwd);
       out.push('--external');

@@ -113,6 +113,7 @@ describe('virsh spellings', () => {
   });
 
   it('leaves qkvm spellings as they are', () => {
+    expect(rw('attach-disk g1 extra.qcow2 --target vdb').argv).toEqual(['attach-disk', 'g1', 'extra.qcow2', '--target', 'vdb']);
     expect(rw('attach-disk vm1 data.qcow2 --bus scsi --persist').argv).toEqual(['attach-disk', 'vm1', 'data.qcow2', '--bus', 'scsi', '--persist']);
     expect(rw('snapshot revert vm1 s1').argv).toEqual(['snapshot', 'revert', 'vm1', 's1']);
     expect(rw('create web --template demo').argv).toEqual(['create', 'web', '--template', 'demo']);
