@@ -17,6 +17,9 @@ export function nameArgs(argv: Record<string, unknown>): [key: string, label: st
     case 'stats': return [['names', 'guest name']];
     case 'attach-interface': return [['name', 'guest name'], ['net', 'network name']];
     // The disk and host groups take files and flags, not names.
+    // list --name (virsh) is a flag.
+    case 'list': return [];
+    case 'virt-clone': return [['original', 'source guest name'], ['name', 'new guest name']];
     case 'disk': case 'doctor': case 'demo': case 'bridge-setup': return [];
     default: return [['name', 'guest name']];
   }

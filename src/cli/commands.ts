@@ -21,6 +21,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'vcpu': async () => (await import('./vcpu.js')).vcpuCommands,
   'migrate': async () => (await import('./migrate.js')).migrateCommands,
   'virt-install': async () => (await import('./virt-install.js')).virtInstallCommands,
+  'virsh': async () => (await import('./virsh-commands.js')).virshCommands,
 };
 
 /** The name of every command and alias, as yargs sees it ('start <name>' -> 'start'). */
@@ -31,7 +32,7 @@ export function commandNames(c: CommandModule<any, any>): string[] {
   return [...cmds, ...aliases].map(first);
 }
 
-function readIndex(): Record<string, string> | undefined {
+export function readIndex(): Record<string, string> | undefined {
   try {
     return JSON.parse(readFileSync(new URL('./command-index.json', import.meta.url), 'utf8'));
   } catch { return undefined; }

@@ -41,7 +41,9 @@ export const OWN_PARSERS: Record<string, (argv: string[]) => Promise<void>> = {
  * spellings, an en dash typed for --), in the same order: the parse check
  * applies them too, so it judges the argv the command would really get.
  */
-export const ARGV_REWRITES: ((argv: string[]) => string[] | Promise<string[]>)[] = [];
+export const ARGV_REWRITES: ((argv: string[]) => string[] | Promise<string[]>)[] = [
+  async (a) => (await import('./virsh.js')).rewriteVirsh(a).argv,
+];
 
 /**
  * Whether qkvm's own parser takes a qkvm line as printed (commands, options,

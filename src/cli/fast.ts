@@ -12,7 +12,7 @@ interface FastCommand {
 }
 
 const FAST: Record<string, FastCommand> = {
-  list: { positionals: 0, flags: ['all', 'json'], options: [], run: async (a) => (await import('./list.js')).listCommand(a) },
+  list: { positionals: 0, flags: ['all', 'json', 'inactive'], options: [], run: async (a) => (await import('./list.js')).listCommand(a) },
   start: { positionals: 1, flags: ['paused', 'console', 'force'], options: ['incoming'], run: async (a) => (await import('./vm.js')).startCommand(a as any) },
 };
 

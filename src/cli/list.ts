@@ -14,12 +14,16 @@ export function invalidVmFiles(): string[] {
 }
 
 /** `qkvm list`; also reached from main.ts's fast path, so it imports only what it needs. */
-export async function listCommand(a: { all?: boolean; json?: boolean }): Promise<void> {
-  const rows = await listGuests({ all: a.all });
+export async function listCommand(a: { all?: boolean; json?: boolean; name?: boolean; inactive?: boolean }): Promise<void> {
+  const all = await listGuests({ all: a.all || a.inactive });
+  // virsh's --inactive: the guests that are shut off.
+  const rows = a.inactive && !a.all ? all.filter((r) => r.state === 'shut off') : all;
   for (const f of invalidVmFiles()) {
     note(`qkvm: warning: ${home.vmsDir()}/${f}: ${JSON.stringify(f.slice(0, -5))} is not a valid guest name, so this definition is ignored; rename the file and its name: field`);
   }
   if (a.json) return printJson(rows);
+  // virsh's --name: just the names, one a line (for scripts).
+  if (a.name) return print(rows.map((r) => r.name).join('\n'));
   print(table(rows, [
     { header: 'Name', get: (r) => r.name },
     { header: 'State', get: (r) => r.state + (r.reason && r.state === 'crashed' ? ` (${r.reason})` : '') },

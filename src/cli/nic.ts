@@ -18,9 +18,11 @@ const attach: CommandModule<any, any> = {
     .option('model', { choices: ['virtio', 'e1000', 'rtl8139'], default: 'virtio' })
     .option('mac', { type: 'string', describe: 'MAC address (default: derived from the guest name)' })
     .option('persist', { type: 'boolean', describe: 'also add it to the definition (alone, when the guest is off)' })
+    .option('live', { type: 'boolean', default: true, describe: 'plug into the running guest (--no-live: the definition only)' })
+    .example('qkvm attach-interface --domain vm1 --type network --source default --model virtio --config', 'virsh\'s spelling: add a NIC on "default" to the definition')
     .option('quiet', { type: 'boolean', alias: 'q' }),
   handler: action(async (a: any) => {
-    const r = await attachInterface(a.name, { network: a.net, model: a.model, mac: a.mac, persist: a.persist, onCommand: showCommand(a.quiet) });
+    const r = await attachInterface(a.name, { network: a.net, model: a.model, mac: a.mac, persist: a.persist || !a.live, live: a.live, onCommand: showCommand(a.quiet) });
     print(`${r.live ? `attached ${r.id} (${r.mac}${r.tap ? `, tap ${r.tap}` : ''}) to network "${r.network}"` : `added a NIC (${r.mac}) on "${r.network}"`}${r.persisted ? ' and saved it in the definition' : ''}`);
   }),
 };
@@ -31,9 +33,10 @@ const detach: CommandModule<any, any> = {
   builder: (y: Argv) => y.positional('name', { type: 'string', describe: 'guest name' })
     .option('mac', { type: 'string', demandOption: true, describe: 'the NIC\'s MAC address' })
     .option('persist', { type: 'boolean', describe: 'also remove it from the definition' })
+    .option('live', { type: 'boolean', default: true, describe: 'unplug from the running guest (--no-live: the definition only)' })
     .option('quiet', { type: 'boolean', alias: 'q' }),
   handler: action(async (a: any) => {
-    const r = await detachInterface(a.name, { mac: a.mac, persist: a.persist, onCommand: showCommand(a.quiet) });
+    const r = await detachInterface(a.name, { mac: a.mac, persist: a.persist || !a.live, live: a.live, onCommand: showCommand(a.quiet) });
     print(`${r.live ? `detached ${r.id} (${a.mac})` : `removed the NIC ${a.mac}`}${r.persisted ? ' and from the definition' : ''}`);
   }),
 };

@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { formatSize } from '../config/size.js';
 import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot } from '../storage/index.js';
 import { action } from './action.js';
+import { QkvmError } from '../errors.js';
 import { print, printJson, progressBar, table } from './output.js';
 
 const create = (c: string): CommandModule<any, any> => ({
@@ -57,23 +58,37 @@ const revert = (c: string): CommandModule<any, any> => ({
 const del = (c: string): CommandModule<any, any> => ({
   command: c,
   describe: 'delete a snapshot from every disk',
-  builder: (y) => y.positional('name', { type: 'string' }).positional('snap', { type: 'string' }),
+  builder: (y) => y.positional('name', { type: 'string' }).positional('snap', { type: 'string' })
+    .option('current', { type: 'boolean', default: false, describe: 'delete the current snapshot (virsh --current)' })
+    .check((a) => {
+      if (!a.snap && !a.current) throw new Error('name a snapshot, or give --current');
+      if (a.snap && a.current) throw new Error('give a snapshot name or --current, not both');
+      return true;
+    }),
   handler: action(async (a: any) => {
-    await deleteSnapshot(a.name, a.snap);
-    print(`snapshot ${a.snap} of ${a.name} deleted`);
+    const snap = a.current ? await currentSnapshot(a.name) : a.snap;
+    await deleteSnapshot(a.name, snap);
+    print(`snapshot ${snap} of ${a.name} deleted`);
   }),
 });
+
+/** The guest's current snapshot (the one the guest was last taken at or reverted to). */
+export async function currentSnapshot(guest: string): Promise<string> {
+  const cur = (await listSnapshots(guest)).find((s) => s.current);
+  if (!cur) throw new QkvmError('NOT_FOUND', `guest "${guest}" has no current snapshot`, { hint: `see \`qkvm snapshot-list ${guest}\`` });
+  return cur.name;
+}
 
 export const snapshotCommands: CommandModule<any, any>[] = [
   {
     command: 'snapshot <command>',
     describe: 'guest snapshots: create, list, revert, delete',
     builder: (y) => y.command(create('create <name> [snap]')).command(list('list <name>'))
-      .command(revert('revert <name> [snap]')).command(del('delete <name> <snap>')).demandCommand(1, 'name a snapshot command'),
+      .command(revert('revert <name> [snap]')).command(del('delete <name> [snap]')).demandCommand(1, 'name a snapshot command'),
     handler: () => undefined,
   },
   create('snapshot-create-as <name> [snap]'),
   list('snapshot-list <name>'),
   revert('snapshot-revert <name> [snap]'),
-  del('snapshot-delete <name> <snap>'),
+  del('snapshot-delete <name> [snap]'),
 ];

@@ -28,6 +28,8 @@ export const vmCommands: CommandModule<any, any>[] = [
     command: 'list',
     describe: 'List running guests (--all: every defined guest)',
     builder: (y) => json(y.option('all', { type: 'boolean', default: false, describe: 'include guests that are shut off' })
+      .option('inactive', { type: 'boolean', default: false, describe: 'only the guests that are shut off (virsh --inactive)' })
+      .option('name', { type: 'boolean', default: false, describe: 'print only the names, one a line (virsh --name)' })
       .example('qkvm list --all', 'every guest and its state')),
     handler: action(async (a: any) => (await import('./list.js')).listCommand(a)),
   },

@@ -24,7 +24,7 @@ import { withLock } from '../config/lock.js';
 
 export type NicModel = Nic['model'];
 
-export interface AttachOpts { network: string; model?: NicModel; mac?: string; persist?: boolean; onCommand?: CommandListener }
+export interface AttachOpts { network: string; model?: NicModel; mac?: string; persist?: boolean; /** false: the definition only, even when the guest runs (virsh --config). */ live?: boolean; onCommand?: CommandListener }
 export interface AttachResult { id?: string; mac: string; tap?: string; network: string; live: boolean; persisted: boolean }
 
 
@@ -41,7 +41,7 @@ export async function attachInterface(name: string, opts: AttachOpts): Promise<A
   const model = opts.model ?? 'virtio';
   const net = loadNetwork(opts.network);
   return withLock('vm', name, 'attaching an interface', async () => {
-    const live = guestQemuRunning(name);
+    const live = guestQemuRunning(name) && opts.live !== false;
     if (!live && !opts.persist) {
       throw new QkvmError('STATE', `guest "${name}" is not running`, { hint: 'add --persist to add the NIC to its definition only' });
     }
@@ -102,12 +102,12 @@ async function plugDevice(qmp: QmpClient, machine: VmSpec['machine'], dev: Recor
   throw new QkvmError('STATE', 'no free PCI Express port for the NIC', { cause: last, hint: 'detach a disk or NIC first' });
 }
 
-export interface DetachOpts { mac: string; persist?: boolean; timeoutMs?: number; onCommand?: CommandListener }
+export interface DetachOpts { mac: string; persist?: boolean; /** false: the definition only (virsh --config). */ live?: boolean; timeoutMs?: number; onCommand?: CommandListener }
 
 export async function detachInterface(name: string, opts: DetachOpts): Promise<{ id?: string; live: boolean; persisted: boolean }> {
   const mac = validateMac(opts.mac);
   return withLock('vm', name, 'detaching an interface', async () => {
-    const live = guestQemuRunning(name);
+    const live = guestQemuRunning(name) && opts.live !== false;
     if (!live && !opts.persist) throw new QkvmError('STATE', `guest "${name}" is not running`, { hint: 'add --persist to remove the NIC from its definition only' });
     let id: string | undefined;
     if (live) {

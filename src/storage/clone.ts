@@ -18,6 +18,12 @@ import { forgetOwned } from './owned.js';
 
 export interface CloneOptions {
   linked?: boolean;
+  /** Full clone only: where each copied disk goes (absolute paths, one per copied disk, in order), as virt-clone --file. */
+  files?: string[];
+  /** Name the copies as virt-clone --auto-clone does: NEW.ext, then NEW-1.ext, NEW-2.ext... */
+  autoNames?: 'virt-clone';
+  /** MACs for the clone's NICs, in order (default: derived from the new name at start). */
+  macs?: string[];
   /** Progress of each disk copy: which disk, and the fraction done. */
   onProgress?: (disk: string, fraction: number) => void;
 }
@@ -59,6 +65,12 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
     const disks: Disk[] = [];
     const report: CloneResult['disks'] = [];
     const record: CloneRecord = { source, linked: !!o.linked, created: new Date().toISOString(), disks: [] };
+    const copied = spec.disks.filter((d) => !shared(d)).length;
+    if (o.files && o.files.length !== copied) {
+      throw new QkvmError('INVALID', `guest "${source}" has ${copied} disk${copied === 1 ? '' : 's'} to copy, but ${o.files.length} --file ${o.files.length === 1 ? 'path was' : 'paths were'} given`, { hint: `give one --file per disk, or --auto-clone` });
+    }
+    if (o.macs && o.macs.length > spec.nics.length) throw new QkvmError('INVALID', `guest "${source}" has ${spec.nics.length} NICs, but ${o.macs.length} MACs were given`);
+    let k = 0;
     try {
       for (const [i, d] of spec.disks.entries()) {
         const from = parseDiskRef(d.file).path;
@@ -73,7 +85,11 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
         const fmt = info.format as ImageFormat;
         if (fmt !== 'qcow2' && fmt !== 'raw') throw new QkvmError('INVALID', `disk ${targets[i]} of "${source}" is ${fmt}; qkvm clones qcow2 and raw images`);
         const ext = o.linked ? '.qcow2' : (extname(from) || (fmt === 'qcow2' ? '.qcow2' : '.img'));
-        const to = cloneDiskFile(d.file, from, newName, targets[i], i, ext);
+        const given = o.files?.[k];
+        const auto = o.autoNames ? cloneDiskFile(d.file, from, k === 0 ? newName : `${newName}-${k}`, targets[i], 0, ext) : undefined;
+        const to = given ? { file: given, path: given } : auto ?? cloneDiskFile(d.file, from, newName, targets[i], i, ext);
+        const placed = given ? { external: true } : {};
+        k++;
         if (existsSync(to.path)) throw new QkvmError('EXISTS', `${to.path} already exists`, { hint: `move it away, or clone under another name than "${newName}"` });
         if (o.linked) {
           await createImage({ file: to.path, format: 'qcow2', backingFile: from, backingFormat: fmt, owner: { by: 'clone --linked', guest: newName } });
@@ -83,7 +99,7 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
         } else {
           await convertImage({ source: from, target: to.path, format: fmt, sourceFormat: fmt, forceShare: paused, onProgress: (f) => o.onProgress?.(basename(from), f), owner: { by: 'clone', guest: newName } });
           made.push(to.path);
-          disks.push({ ...d, file: to.file, format: fmt, target: targets[i] });
+          disks.push({ ...d, ...placed, file: to.file, format: fmt, target: targets[i] });
         }
         report.push({ from, to: to.path, shared: false });
       }
@@ -92,7 +108,7 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
         ...spec,
         name: newName,
         disks,
-        nics: spec.nics.map(({ mac: _mac, ...n }) => n) as VmSpec['nics'],
+        nics: spec.nics.map(({ mac: _mac, ...n }, i) => (o.macs?.[i] ? { ...n, mac: o.macs[i] } : n)) as VmSpec['nics'],
         autostart: false,
       };
       saveVm(clone);

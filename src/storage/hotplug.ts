@@ -34,6 +34,8 @@ export interface AttachOptions {
   hostDevice?: boolean;
   /** Also write the disk into the definition (a shut off guest always is). */
   persist?: boolean;
+  /** false: the definition only, even when the guest runs (virsh --config). */
+  live?: boolean;
 }
 
 export interface AttachResult { target: string; path: string; format: string; live: boolean; persisted: boolean }
@@ -106,7 +108,7 @@ export async function attachDisk(name: string, source: string, o: AttachOptions 
   if (problem) throw invalid(problem.message, problem.hint.replace('add `external: true` to that disk', 'add --external').replace('add `hostDevice: true` to that disk', 'add --host-device').replace('also write `readonly: false`', 'also give --no-readonly'));
   return withLock('vm', name, 'attaching a disk', async () => {
     const spec = loadVm(name);
-    const running = isGuestRunning(name);
+    const running = isGuestRunning(name) && o.live !== false;
     assertNotBase([guarded], `attach-disk ${name}`, () => 'the disk');
     // -U: the image may be open elsewhere; QEMU's own lock decides at blockdev-add.
     const format = o.format ?? ((await imageInfo(path, { forceShare: true }))[0].format as ImageFormat);
@@ -149,11 +151,11 @@ export async function attachDisk(name: string, source: string, o: AttachOptions 
 
 export interface DetachResult { target: string; live: boolean; persisted: boolean }
 
-export async function detachDisk(name: string, target: string, o: { persist?: boolean; timeoutMs?: number } = {}): Promise<DetachResult> {
+export async function detachDisk(name: string, target: string, o: { persist?: boolean; live?: boolean; timeoutMs?: number } = {}): Promise<DetachResult> {
   if (!/^[a-z]{2,3}[a-z]$/.test(target)) throw invalid(`detach-disk: "${target}" is not a disk target`, 'name it as the guest sees it: vdb, sdb');
   return withLock('vm', name, 'detaching a disk', async () => {
     const spec = loadVm(name);
-    const running = isGuestRunning(name);
+    const running = isGuestRunning(name) && o.live !== false;
     const targets = assignTargets(spec.disks);
     const inDef = targets.indexOf(target);
     if (running) {

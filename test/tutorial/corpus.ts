@@ -88,7 +88,7 @@ const PATH_MAP: [string, string][] = [
  * a directory that stands in for the tutorial's host paths. Destroy guests you
  * start before cleanup(): it removes only files.
  */
-export function tutorialWorld(): TutorialWorld {
+export function tutorialWorld(opts: { netns?: string } = {}): TutorialWorld {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'qkvm-tutorial-'));
   const home = path.join(dir, 'qkvm-home');
   const run = path.join(dir, 'qkvm-run');
@@ -104,20 +104,22 @@ export function tutorialWorld(): TutorialWorld {
   const mapLine = (line: string) => PATH_MAP.reduce((l, [from, to]) => l.split(from).join(path.join(dir, to) + (from.endsWith('/') ? '/' : '')), line);
   return {
     dir, home, run, mapped,
-    exec(line, opts = {}) {
+    exec(line, o = {}) {
       const command = mapLine(toQkvm(line));
       return new Promise((resolve, reject) => {
-        const child = spawn('bash', ['-c', command], {
+        // In a network namespace when the world has one (lines that make bridges and taps).
+        const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, 'bash', '-c', command] : ['bash', '-c', command];
+        const child = spawn(argv[0], argv.slice(1), {
           cwd: dir,
-          env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, QKVM_HOME: home, QKVM_RUN: run, ...opts.env },
+          env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, QKVM_HOME: home, QKVM_RUN: run, ...o.env },
           stdio: ['pipe', 'pipe', 'pipe'],
         });
         let stdout = '', stderr = '';
         child.stdout.on('data', (d) => { stdout += d; });
         child.stderr.on('data', (d) => { stderr += d; });
-        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`timed out: ${command}\n${stderr}`)); }, opts.timeoutMs ?? 60_000);
+        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`timed out: ${command}\n${stderr}`)); }, o.timeoutMs ?? 60_000);
         child.on('close', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr, command }); });
-        child.stdin.end(opts.input ?? '');
+        child.stdin.end(o.input ?? '');
       });
     },
     cleanup() { rmSync(dir, { recursive: true, force: true }); },
