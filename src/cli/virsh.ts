@@ -180,7 +180,7 @@ export const VIRSH: Record<string, VirshCommand> = {
     finish: (a, out, used) => { configLive(a, out, used); if (a.type !== undefined && a.type !== 'network' && a.type !== 'bridge') fail(`detach-interface --type ${a.type}: qkvm NICs are network NICs`); },
   },
   save: { args: ['domain', 'file'], flags: { running: { to: [] }, bypass: { to: [] }, 'bypass-cache': { to: [] } } },
-  restore: { args: ['file'], flags: { running: { to: [] }, 'bypass-cache': { to: [] } } },
+  restore: { args: ['file'], flags: { name: '--name', running: { to: [] }, 'bypass-cache': { to: [] } } },
   migrate: { args: ['domain', 'desturi'], flags: { live: { to: [] } } },
   // Networks: virsh's net-* on qkvm's net group.
   'net-list': { to: ['net', 'list'], flags: { all: { to: [] }, inactive: { note: '--inactive: qkvm net list shows every network and its state' }, persistent: { to: [] } } },
@@ -196,7 +196,7 @@ export const VIRSH: Record<string, VirshCommand> = {
   'pool-list': { flags: { all: { to: [] }, details: { to: [] } } },
   'pool-start': { args: ['pool'] }, 'pool-destroy': { args: ['pool'] }, 'pool-build': { args: ['pool'] },
   'pool-info': { args: ['pool'] }, 'pool-autostart': { args: ['pool'] }, 'pool-undefine': { args: ['pool'] },
-  'pool-define-as': { args: ['name', 'type'], flags: { target: { note: '--target: qkvm keeps a pool\'s directory under QKVM_HOME/pools', value: true } } },
+  'pool-define-as': { args: ['name', 'type'], flags: {} },
   'vol-create-as': { args: ['pool', 'name', 'capacity'], flags: { format: '--format', allocation: { note: '--allocation: images are sparse', value: true }, 'prealloc-metadata': { to: [] } } },
   'vol-list': { args: ['pool'], flags: { details: { to: [] } } },
   'vol-delete': { to: ['vol', 'delete'], args: ['vol', 'pool'], order: ['pool', 'vol'] },
