@@ -298,6 +298,15 @@ function rewriteCommand(argv: string[], cwd: string): Rewritten {
   const used = new Set<string>();
   const end = rest.indexOf('--');
   const words = end === -1 ? rest : rest.slice(0, end);
+  // A line in qkvm's own spelling is left exactly as written: only a virsh
+  // form (a virsh flag or named positional, a renamed command, a positional
+  // read virsh's way) is rewritten, so qkvm's own options keep their values.
+  const flagKey = (t: string) => (t.startsWith('--') ? t.slice(2).split('=')[0] : undefined);
+  const plainWords = words.filter((t) => !t.startsWith('-')).length;
+  const virshForm = !!c.to || args.some((a) => a.value) || c.finish !== undefined
+    || (args.some((a) => a.flag) && plainWords > args.filter((a) => !a.flag).length)
+    || words.some((t) => { const k = flagKey(t); return k !== undefined && (byName.has(k) || c.flags?.[k] !== undefined); });
+  if (!virshForm) return { argv, notes: c.note ? [c.note] : [] };
   for (let i = 0; i < words.length; i++) {
     const t = words[i];
     if (!t.startsWith('--') || t === '--') { bare.push(t); continue; }
