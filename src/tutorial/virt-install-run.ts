@@ -155,7 +155,13 @@ export async function resolvePlan(plan: VirtInstallPlan): Promise<{ spec: VmSpec
         throw invalid(`${flag} ${path}: no such ${what}`, p.media === 'cdrom' ? 'give the path of an ISO that exists' : `add size=N (GiB) to create it: --disk path=${path},size=10`);
       }
       const dir = join(path, '..');
-      if (!existsSync(dir)) throw invalid(`${flag} ${path}: the directory ${dir} does not exist`, `create it first: mkdir -p ${dir}`);
+      if (!existsSync(dir)) {
+        // A storage pool's own directory (images/ in a new home) is qkvm's to make, as `pool build` does.
+        const { buildPool, listPoolNames, loadPool } = await import('../storage/pool.js');
+        const pool = listPoolNames().find((n) => { try { return join(loadPool(n).target) === join(dir); } catch { return false; } });
+        if (pool) { if (!plan.dryRun) buildPool(pool); }
+        else throw invalid(`${flag} ${path}: the directory ${dir} does not exist`, `create it first: mkdir -p ${dir}`);
+      }
       // virt-install's default storage format is qcow2; an explicit format= wins.
       d.format = p.format ?? 'qcow2';
     } else if (type === 'block') {
