@@ -2,6 +2,7 @@
 // become a path (guest, network, pool, volume, snapshot) is validated up front
 // with the same rule as definitions, and names the argument it came from.
 // Kept free of yargs and zod: the fast `list`/`start` path loads it.
+import { normalizeDash } from '../typed.js';
 import { validateName } from '../config/name.js';
 
 /** Which argv keys hold names, and what each is, for the command in argv._. */
@@ -75,5 +76,5 @@ export const unmarkText = (s: string): string => s.replaceAll(NEGATIVE_MARK, '')
  * and is followed by a letter (or a hyphen), so values keep their dashes.
  */
 export function normalizeDashes(argv: string[]): string[] {
-  return argv.map((t) => t.replace(/^[\u2013\u2014]-?(?=[A-Za-z])/, '--'));
+  return argv.map(normalizeDash);
 }

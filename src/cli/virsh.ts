@@ -3,6 +3,7 @@
 // --persistent`) is rewritten into qkvm's own argv before yargs parses it, so
 // every command gets the same treatment. Pure: no I/O, no yargs (the fast
 // path loads it), unit-tested in test/cli/virsh.test.ts.
+import { editDistance, normalizeDash } from '../typed.js';
 import path from 'node:path';
 
 /** What a virsh flag becomes. */
@@ -266,7 +267,7 @@ export interface Rewritten { argv: string[]; notes: string[] }
  */
 export function rewriteVirsh(argv: string[], cwd = process.cwd()): Rewritten {
   // A web page's en (or em) dash for "--" is read as "--" (the shared rule; args.ts may do it first).
-  argv = argv.map((t) => t.replace(/^[\u2013\u2014]-?(?=[a-z])/, '--'));
+  argv = argv.map(normalizeDash);
   // virsh's global -c/--connect URI (qemu:///system): there is no connection here.
   const connect: string[] = [];
   while (argv[0] === '-c' || argv[0] === '--connect' || argv[0]?.startsWith('--connect=')) {
@@ -363,19 +364,7 @@ function rewriteCommand(argv: string[], cwd: string): Rewritten {
   return { argv: [...(c.to ?? [cmd]), ...positionals, ...extra, ...asFlags, ...out, ...tail], notes };
 }
 
-/** Optimal string alignment distance: an edit, or two letters swapped, costs 1. */
-export function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
-}
+export { editDistance } from '../typed.js';
 
 /** The closest candidate, if it is close enough to be a typo (at most 2 edits, and under a third of the word). */
 export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {

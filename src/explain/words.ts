@@ -1,5 +1,6 @@
 // Small pure helpers the tool modules share: quoting a qkvm line so it can be
 // pasted, and building the three verdicts.
+import { normalizeDash } from '../typed.js';
 import type { Part, ToolExplanation } from './types.js';
 
 const SAFE = /^[\w@%+=:,./-]+$/;
@@ -50,8 +51,8 @@ export function scanOptions(args: string[], known: Record<string, boolean>): { o
   return { opts, positionals };
 }
 
-/** Web pages turn "--" into an en or em dash; read it as "--" (as qkvm's own argv does). */
-export const normalizeDash = (w: string) => w.replace(/^[\u2013\u2014]/, '--');
+/** Web pages turn "--" into an en or em dash; read it as "--" (qkvm's one rule, as its own argv does). */
+export { normalizeDash };
 
 /** A shell operator word: a pipe, a redirection, a background `&`. */
 export const isOperator = (w: string) => /^(\||\|&|&|&>.*|[0-9]?[<>].*)$/.test(w);

@@ -2,6 +2,7 @@
 // clustered short options, attached values, options after file names, `--`),
 // so a tutorial's `qemu-img ...` line means the same after `qkvm `. Pure: no
 // file is touched here; paths stay as written (the caller resolves them).
+import { normalizeDash } from '../typed.js';
 import { invalid } from '../errors.js';
 
 export const QEMU_IMG_FORMATS = ['qcow2', 'raw', 'vmdk', 'vdi', 'vhdx', 'vpc', 'qed'] as const;
@@ -204,12 +205,10 @@ function cache(v: string, what: string): string {
   return v;
 }
 
-/** An en or em dash typed (or printed by a web page) for "--" is read as "--". */
-export const dashes = (t: string): string => (/^[\u2013\u2014]/.test(t) ? '--' + t.slice(1).replace(/^[-\u2013\u2014]/, '') : t);
 
 /** Parses `qkvm qemu-img ARGS...` (the words after "qemu-img") into one checked command. */
 export function parseQemuImg(argv: string[]): QemuImgCommand {
-  const [cmd, ...rest] = argv.map(dashes);
+  const [cmd, ...rest] = argv.map(normalizeDash);
   const notes: string[] = [];
   if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') return { cmd: 'help', quiet: false, notes };
   if (cmd === '-V' || cmd === '--version') return { cmd: 'version', quiet: false, notes };

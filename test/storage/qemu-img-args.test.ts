@@ -1,6 +1,7 @@
 // The pure qemu-img command-line parser: qemu-img's getopt grammar, sizes and -o lists.
 import { describe, expect, it } from 'vitest';
-import { dashes, formatOptionList, parseOptionList, parseQemuImg, qemuImgSize } from '../../src/storage/qemu-img-args.js';
+import { normalizeDash as dashes } from '../../src/typed.js';
+import { formatOptionList, parseOptionList, parseQemuImg, qemuImgSize } from '../../src/storage/qemu-img-args.js';
 
 const p = (line: string) => parseQemuImg(line.split(' '));
 const G = 1024n ** 3n;

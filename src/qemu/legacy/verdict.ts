@@ -2,6 +2,7 @@
 // (src/qemu/introspect.ts) says which options, keys, machines, CPU models,
 // devices and NIC models exist, and the machine's max CPUs; the host facts say
 // what this host lacks (/dev/vhost-net, hugetlbfs, KVM). Pure: both come in as data.
+import { editDistance } from '../../typed.js';
 import { dirname } from 'node:path';
 import type { QemuIntrospection } from '../introspect.js';
 import { getKey, parseKeyVal, formatKeyVal, type KeyVal } from './keyval.js';
@@ -24,26 +25,13 @@ export interface VerdictContext {
   host?: HostFacts;
 }
 
-/** Levenshtein distance, for "did you mean". */
-export function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      // Two letters swapped (cahce) is one slip.
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
-}
 
 /** The nearest candidate, when it is near enough to be a likely typo. */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
-    const dist = distance(word.toLowerCase(), c.toLowerCase());
+    const dist = editDistance(word.toLowerCase(), c.toLowerCase());
     if (dist < bestD) { best = c; bestD = dist; }
   }
   const limit = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
