@@ -95,6 +95,7 @@ export const projectRoot: string = (() => {
 const vm = (name: string) => validateName(name, 'guest name');
 const net = (name: string) => validateName(name, 'network name');
 const pool = (name: string) => validateName(name, 'pool name');
+const lab = (name: string) => validateName(name, 'lab name');
 
 export const home = {
   root: () => qkvmHome(),
@@ -109,6 +110,9 @@ export const home = {
   imagesDir: () => join(qkvmHome(), 'images'),
   cacheDir: () => join(qkvmHome(), 'cache'),
   demoDir: () => join(qkvmHome(), 'cache', 'demo'),
+  labsDir: () => join(qkvmHome(), 'labs'),
+  /** A lab's own records: the file it was brought up with and what it created (src/lab/). */
+  labDir: (name: string) => join(qkvmHome(), 'labs', lab(name)),
 };
 
 /**
@@ -128,6 +132,8 @@ export const run = {
   /** The definition as it was started; the running guest is described by this, not by vms/. */
   startedSpec: (name: string) => join(run.vmDir(name), 'spec.json'),
   vncPasswordFile: (name: string) => join(run.vmDir(name), 'vnc.password'),
+  /** A NIC of type link: QEMU listens here (-netdev stream,server=on) and a lab's link relay connects. */
+  linkSocket: (name: string, index: number) => join(run.vmDir(name), `net${index}.sock`),
   netDir: () => join(qkvmRun(), 'net'),
   netStateDir: (name: string) => join(qkvmRun(), 'net', net(name)),
   /** Per-tap facts that scripts/qemu-ifup reads: QEMU passes it only the tap name. */
@@ -138,6 +144,9 @@ export const run = {
   locksDir: () => join(qkvmRun(), 'locks'),
   /** Host-wide facts qkvm made (hugetlbfs mounts); in the run tree, since a reboot undoes them too. */
   hostDir: () => join(qkvmRun(), 'host'),
+  labsDir: () => join(qkvmRun(), 'labs'),
+  /** A running lab: its link relay's control socket, pidfile and log. */
+  labDir: (name: string) => join(qkvmRun(), 'labs', lab(name)),
   hugetlbfsRecord: () => join(qkvmRun(), 'host', 'hugetlbfs.json'),
 };
 
