@@ -26,8 +26,19 @@ process.on('unhandledRejection', fatal);
 
 // An en dash a web page typed for "--" (–name) is read as "--" before any parsing.
 const argv = normalizeDashes(process.argv.slice(2));
-const fast = parseFast(argv);
-if (fast && argv[0] === 'list') {
+// --connect URI (or QKVM_CONNECT): the whole command runs on that host's qkvm, over ssh.
+// Checked cheaply first, so that a plain `qkvm list` loads nothing for it.
+const remote = process.env.QKVM_CONNECT || /^(-c|--connect)(=|$)/.test(argv[0] ?? '')
+  ? (await import('../remote/target.js')).takeConnect(argv) : undefined;
+const explicit = remote !== undefined && remote.rest !== argv;
+// `remote add|list|rm` manage this host's list: QKVM_CONNECT does not send them away.
+const goRemote = remote?.connect !== undefined && !(await import('../remote/target.js')).isLocalUri(remote.connect)
+  && (explicit || remote.rest[0] !== 'remote');
+const fast = goRemote ? undefined : parseFast(argv);
+if (goRemote) {
+  const { connectMain } = await import('../remote/connect.js');
+  process.exitCode = await connectMain(remote!.connect!, remote!.rest, { explicit });
+} else if (fast && argv[0] === 'list') {
   await action(fast.cmd.run)(fast.args);
 } else {
   const bundle = new URL('./cli.bundle.js', import.meta.url);

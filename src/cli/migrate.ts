@@ -72,13 +72,16 @@ export const migrateCommands: CommandModule<any, any>[] = [
     describe: 'Live-migrate a guest to tcp:HOST:PORT (the destination runs `qkvm start NAME --incoming tcp:...`), or to another qkvm state directory with --to-home',
     builder: (y) => name(y).positional('uri', { type: 'string', describe: 'tcp:HOST:PORT where the destination waits' })
       .option('to-home', { type: 'string', describe: 'migrate into this QKVM_HOME on this host (loopback)' })
+      .option('tunnel', { type: 'boolean', default: false, describe: 'to ssh://HOST: send the stream through ssh instead of a direct TCP connection' })
+      .option('copy-storage', { alias: 'copy-storage-all', type: 'boolean', default: false, describe: 'to ssh://HOST: copy the writable disks live (NBD there, mirror here)' })
       .option('to-run', { type: 'string', describe: 'the destination QKVM_RUN (default: TO-HOME/run)' })
       .option('bandwidth', { type: 'string', describe: 'max bandwidth per second, e.g. 64M (default: uncapped)' })
       .option('downtime', { type: 'number', describe: 'max downtime in ms (QEMU default 300)' })
       .option('cancel', { type: 'boolean', default: false, describe: 'cancel the migration under way' })
       .option('json', { type: 'boolean', default: false, describe: 'progress and result as JSON lines' })
       .example('qkvm migrate demo tcp:192.0.2.7:4444', 'after `qkvm start demo --incoming tcp:0:4444` there')
-      .example('qkvm migrate demo --to-home /var/lib/qkvm2', 'between two state directories on this host'),
+      .example('qkvm migrate demo --to-home /var/lib/qkvm2', 'between two state directories on this host')
+      .example('qkvm migrate demo ssh://root@192.0.2.7 --copy-storage', 'to another host\'s qkvm, over ssh, disks included'),
     handler: action(async (a) => {
       const m = await api();
       if (a.cancel) {
@@ -88,6 +91,24 @@ export const migrateCommands: CommandModule<any, any>[] = [
       if (!a.uri === !a['to-home']) throw invalid('migrate: give either a tcp:HOST:PORT URI or --to-home DIR');
       const r0 = await reporter('migrating', a.json);
       const { formatResult } = await mig();
+      // ssh://HOST, qemu+ssh://HOST/system or a remote's name: another host's qkvm.
+      if (a.uri && !/^tcp:/.test(a.uri)) {
+        const { resolveTarget } = await import('../remote/store.js');
+        const { migrateToHost } = await import('../migrate/remote.js');
+        const target = resolveTarget(a.uri);
+        const copyBar = a.json ? undefined : progressBar('copying disks');
+        const t0 = Date.now();
+        const r = await migrateToHost(a.name, target, {
+          bandwidth: await bandwidthOf(a.bandwidth), downtimeMs: a.downtime, onProgress: r0.onProgress, onNote: a.json ? undefined : note,
+          tunnel: a.tunnel, copyStorage: a.copyStorage,
+          onCopy: (f, d) => { if (a.json) process.stdout.write(JSON.stringify({ type: 'copy', fraction: f, detail: d }) + '\n'); else copyBar!.update(f, d); },
+        });
+        r0.done('done');
+        const wallMs = Date.now() - t0;
+        if (a.json) return print(JSON.stringify({ type: 'result', wallMs, ...r }));
+        return print(`guest "${a.name}" migrated to ${r.host}${r.tunnel ? ' through ssh' : ''}${r.copied.length ? ` with ${r.copied.length} disk(s) copied` : ''}: ${formatResult(r)} (${(wallMs / 1000).toFixed(2)} s in all); its definition stays here, shut off`);
+      }
+      if (a.tunnel || a.copyStorage) throw invalid('migrate: --tunnel and --copy-storage apply to a migration to ssh://HOST');
       const opts = { bandwidth: await bandwidthOf(a.bandwidth), downtimeMs: a.downtime, onProgress: r0.onProgress, onNote: a.json ? undefined : note };
       const t0 = Date.now();
       const r = a.uri ? await m.migrateGuest(a.name, a.uri, opts) : await m.migrateToHome(a.name, { ...opts, toHome: a['to-home'], toRun: a['to-run'] });
@@ -95,6 +116,22 @@ export const migrateCommands: CommandModule<any, any>[] = [
       const wallMs = Date.now() - t0;
       if (a.json) return print(JSON.stringify({ type: 'result', wallMs, ...r }));
       print(`guest "${a.name}" migrated${'home' in r ? ` to ${(r as any).home}` : ` to ${a.uri}`}: ${formatResult(r)} (${(wallMs / 1000).toFixed(2)} s with qkvm's own steps)`);
+    }),
+  },
+  {
+    // The far side's half of `migrate NAME ssh://HOST`, run there over ssh; not for people.
+    command: 'migrate-incoming <name>',
+    describe: false,
+    builder: (y) => name(y).option('abort', { type: 'boolean', default: false }).option('finish', { type: 'boolean', default: false }),
+    handler: action(async (a) => {
+      const inc = await import('../migrate/incoming.js');
+      if (a.abort) return printJson(await inc.abortIncoming(a.name));
+      if (a.finish) return printJson(await inc.finishIncoming(a.name));
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      let req;
+      try { req = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { throw invalid('migrate-incoming: stdin is not the JSON request a qkvm source sends'); }
+      printJson(await inc.prepareIncoming(a.name, req));
     }),
   },
 ];

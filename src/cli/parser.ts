@@ -36,6 +36,6 @@ export async function buildParser(argv: string[]) {
       process.exit(2);
     });
   for (const mod of await loadCommands(argv)) parser = parser.command(mod as CommandModule);
-  return parser.help().alias('help', 'h').version();
+  return parser.help().alias('help', 'h').version((await import('../config/paths.js')).qkvmVersion());
 }
 

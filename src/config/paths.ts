@@ -91,6 +91,9 @@ export const projectRoot: string = (() => {
   }
 })();
 
+/** qkvm's own version, from its package.json (not the one in the current directory, which yargs would find). */
+export const qkvmVersion = (): string => JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')).version;
+
 // Every builder that takes a name validates it: a name never becomes a path unchecked.
 const vm = (name: string) => validateName(name, 'guest name');
 const net = (name: string) => validateName(name, 'network name');
@@ -110,6 +113,8 @@ export const home = {
   imagesDir: () => join(qkvmHome(), 'images'),
   cacheDir: () => join(qkvmHome(), 'cache'),
   demoDir: () => join(qkvmHome(), 'cache', 'demo'),
+  /** Named remote hosts (`qkvm remote add`). */
+  remotesFile: () => join(qkvmHome(), 'remotes.yaml'),
   labsDir: () => join(qkvmHome(), 'labs'),
   /** A lab's own records: the file it was brought up with and what it created (src/lab/). */
   labDir: (name: string) => join(qkvmHome(), 'labs', lab(name)),
@@ -144,6 +149,8 @@ export const run = {
   locksDir: () => join(qkvmRun(), 'locks'),
   /** Host-wide facts qkvm made (hugetlbfs mounts); in the run tree, since a reboot undoes them too. */
   hostDir: () => join(qkvmRun(), 'host'),
+  /** What the destination of a migration from another host made (definition, images), so a failed one undoes only that. */
+  migrationRecord: (name: string) => join(qkvmRun(), 'migrations', `${vm(name)}.json`),
   labsDir: () => join(qkvmRun(), 'labs'),
   /** A running lab: its link relay's control socket, pidfile and log. */
   labDir: (name: string) => join(qkvmRun(), 'labs', lab(name)),

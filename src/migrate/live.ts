@@ -30,6 +30,8 @@ export interface MigrateOptions extends DriveOptions {
   /** downtime-limit in ms (QEMU's default: 300). */
   downtimeMs?: number;
   onNote?: (line: string) => void;
+  /** Runs on the source's QMP once the migration completed, before its QEMU quits (ends --copy-storage's mirror jobs). */
+  beforeQuit?: (qmp: import('../qmp/index.js').QmpClient) => Promise<void>;
 }
 
 /** `qkvm migrate NAME tcp:HOST:PORT`: on success the source QEMU has ended. */
@@ -63,6 +65,7 @@ export async function migrateGuest(name: string, uri: string, opts: MigrateOptio
         }
         throw e;
       }
+      await opts.beforeQuit?.(qmp);
       await qmp.execute('quit', {}, { timeoutMs: 5000 }).catch(() => undefined);
       await qmp.close().catch(() => undefined);
       await waitGone(st.pid, 10_000);
