@@ -15,9 +15,11 @@ set -euo pipefail
 # dnsmasq-base, nftables, iproute2 DHCP/DNS, NAT and taps/bridges for networks
 # gzip                             compresses the initramfs
 # xorriso                          reads installer ISOs (virt-install --location) without mounting
+# openssh-client, openssh-server   --connect and migration to other hosts (the tests run their own sshd)
 PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
+  openssh-client openssh-server
 )
 
 die() {
@@ -57,6 +59,17 @@ apt_opts=(-y -q "${lock_opts[@]}" -o Dpkg::Options::=--force-confdef -o Dpkg::Op
 
 echo "setup-host: apt-get update"
 apt-get update -q "${lock_opts[@]}" || die "apt-get update failed (is a Debian mirror reachable?)"
+
+# Packages with daemons (sshd) must not start them on this host: a policy-rc.d that
+# says "no" while apt runs, removed afterwards only if this script made it.
+policy=/usr/sbin/policy-rc.d
+made_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# made by qkvm setup-host.sh while it installs packages\nexit 101\n' > "$policy"
+  chmod 755 "$policy"
+  made_policy=1
+fi
+trap '[ -n "$made_policy" ] && rm -f "$policy"' EXIT
 
 echo "setup-host: apt-get install ${missing[*]}"
 apt-get install "${apt_opts[@]}" --no-install-recommends "${missing[@]}" \
