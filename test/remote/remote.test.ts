@@ -173,4 +173,24 @@ describe.skipIf(why !== '' && !IN_CI)('remote hosts over ssh', () => {
     await execa('qemu-img', ['dd', '-f', 'qcow2', '-O', 'raw', `if=${farImg}`, `of=${out}`, 'bs=512', 'count=1']);
     expect(readFileSync(out, 'latin1')).toContain('QKVM-COPY-MARKER-7');
   });
+  it('a guest on a qkvm network gets its tap on the far host\'s network of the same name; the near tap goes', { timeout: 300_000 }, async () => {
+    for (const q of [h.qkvmA.bind(h), h.qkvmB.bind(h)]) {
+      await q(['net', 'define', 'lan', '--mode', 'isolated']);
+      await q(['net', 'start', 'lan']);
+    }
+    await h.qkvmA(['define', h.demoDefinition('g4', { nics: [{ type: 'network', network: 'lan' }] })]);
+    await bootInA('g4');
+    const portsOf = async (ns: typeof h.a) => (await ns.exec(['ip', '-o', 'link', 'show', 'master', 'qkbr-lan'])).stdout.trim();
+    expect(await portsOf(h.a)).not.toBe('');
+    expect(await portsOf(h.b)).toBe('');
+    await h.qkvmA(['migrate', 'g4', 'b']);
+    expect((await h.qkvmB(['domstate', 'g4'])).stdout.trim()).toBe('running');
+    expect(await portsOf(h.a)).toBe('');
+    expect(await portsOf(h.b)).not.toBe('');
+    const far = await serialOf(h.bRun, 'g4');
+    const up = await far.run('ip -o link show eth0');
+    expect(up.out).toMatch(/LOWER_UP/); // the link has carrier on the far bridge
+    await h.qkvmB(['destroy', 'g4']);
+    expect(await portsOf(h.b)).toBe('');
+  });
 });
