@@ -24,9 +24,10 @@ function notInstalled(t: SshTarget): QkvmError {
 }
 
 /** Runs `qkvm ARGV` there with this terminal; resolves to the far command's exit status. */
-export function runRemote(t: SshTarget, argv: string[], o: { tty?: boolean } = {}): Promise<number> {
+export function runRemote(t: SshTarget, argv: string[], o: { tty?: boolean; forceTty?: boolean; forward?: [number, number] } = {}): Promise<number> {
   return new Promise((res, rej) => {
-    const child = spawn('ssh', sshArgv(t, argv, { tty: o.tty }), { stdio: ['inherit', 'inherit', 'pipe'] });
+    const extra = [...(o.forceTty ? ['-tt'] : []), ...(o.forward ? ['-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${o.forward[0]}:127.0.0.1:${o.forward[1]}`] : [])];
+    const child = spawn('ssh', [...extra, ...sshArgv(t, argv, { tty: o.tty || o.forceTty })], { stdio: ['inherit', 'inherit', 'pipe'] });
     let err = '';
     // stderr passes through as it comes, and is kept for ssh's own failure message.
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); if (err.length > 65536) err = err.slice(-65536); process.stderr.write(d); });
