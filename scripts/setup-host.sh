@@ -18,6 +18,8 @@ set -euo pipefail
 PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
+  # Debian's browser for the web console's tests (playwright-core drives /usr/bin/chromium; never a downloaded one).
+  chromium
 )
 
 die() {

@@ -87,11 +87,13 @@ async function refresh() {
 
 const guest = () => ui.guests.find((g) => g.name === ui.selected);
 
-function select(name) {
+async function select(name) {
   if (ui.selected === name) return;
+  if (!ui.guests.some((g) => g.name === name)) await refresh();
   closeConsoles();
   ui.selected = name;
   ui.shownState = undefined;
+  history.replaceState(null, '', `#guest=${encodeURIComponent(name)}`);
   renderGuests();
   const d = $('#detail');
   d.replaceChildren(
@@ -241,8 +243,11 @@ async function showSnapshots(pane, g) {
       h('td', {}, h('button', { onclick: () => { $('#snap-name').value = s.name; doAction('snapshot-revert', { snapshot: s.name }); } }, 'Revert')))))));
 }
 
+// #guest=NAME picks a guest (a link to one guest's console).
+const hashGuest = () => new URLSearchParams(location.hash.slice(1)).get('guest') ?? undefined;
+window.addEventListener('hashchange', () => { const g = hashGuest(); if (g) select(g); });
 refresh().then(() => {
-  const first = new URLSearchParams(location.hash.slice(1)).get('guest') ?? ui.guests.find((g) => active(g.state))?.name ?? ui.guests[0]?.name;
+  const first = hashGuest() ?? ui.guests.find((g) => active(g.state))?.name ?? ui.guests[0]?.name;
   if (first) select(first);
 });
 setInterval(refresh, 2000);
