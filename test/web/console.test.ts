@@ -213,4 +213,23 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm web (issue 13)', () => {
     await page.click('button[data-tab="screen"]');
     await expect.poll(() => page.textContent('#screen[data-no-display]'), { timeout: 30_000 }).toMatch(/has no display/);
   });
+
+  it('while another client (qkvm console) holds the serial socket, the page says so, follows serial.log, and takes over when it detaches', async () => {
+    // What `qkvm console nodisp` does: one client on QEMU's serial socket.
+    const holder = net.connect(path.join(runDir, 'vms', 'nodisp', 'serial.sock'));
+    await new Promise((r, j) => { holder.once('connect', r); holder.once('error', j); });
+    holder.on('data', () => undefined);
+    try {
+      await page.click('button[data-tab="serial"]');
+      await waitForSerialLine(page, /\[qkvm\] another client \(qkvm console\?\) holds the serial socket/, 30_000);
+      // Output still arrives, from serial.log as it grows.
+      await waitForSerialLine(page, /QKVM-DEMO-READY/);
+    } finally {
+      holder.destroy();
+    }
+    // QEMU now accepts the console's waiting connection: typing reaches the guest.
+    await page.click('#serial');
+    await page.keyboard.type('echo took-$((2+3))-over\n');
+    await waitForSerialLine(page, /^took-5-over$/, 60_000);
+  });
 });
