@@ -232,4 +232,27 @@ describe.skipIf(why !== '' && !IN_CI)('qkvm web (issue 13)', () => {
     await page.keyboard.type('echo took-$((2+3))-over\n');
     await waitForSerialLine(page, /^took-5-over$/, 60_000);
   });
+
+  it("shows the guest's exact command line with the --explain text", async () => {
+    await page.click('button[data-tab="cmdline"]');
+    await page.waitForSelector('#cmdline .opt');
+    const text = await page.textContent('#cmdline');
+    expect(text).toContain('-display none');
+    expect(text).toMatch(/opens no window and no VNC server/);
+    // The running QEMU's own argv is there too, and it holds the same -display.
+    expect(await page.textContent('#cmdline details pre')).toMatch(/-display none/);
+  });
+
+  it('the buttons act on the guest: suspend, resume, balloon, destroy', async () => {
+    const row = (state: string) => page.waitForSelector(`tr[data-guest="nodisp"][data-state="${state}"]`, { timeout: 60_000 });
+    await page.click('button[data-action="suspend"]');
+    await row('paused');
+    await page.click('button[data-action="resume"]');
+    await row('running');
+    await page.fill('#balloon-size', '128M');
+    await page.click('button[data-action="balloon"]');
+    await expect.poll(() => page.textContent('tr[data-guest="nodisp"] td:nth-child(5)'), { timeout: 60_000 }).toMatch(/^128 MiB/);
+    await page.click('button[data-action="destroy"]');
+    await row('shut off');
+  });
 });
