@@ -49,6 +49,8 @@ async function openInBrowser(url: string): Promise<() => void> {
   const html = `<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer"><meta http-equiv="refresh" content="0;url=${url.replace(/"/g, '&quot;')}"><p><a href="${url.replace(/"/g, '&quot;')}">qkvm web console</a></p>\n`;
   writeFileSync(file, html, { mode: 0o600 });
   const { execa } = await import('execa');
-  execa('xdg-open', [file], { detached: true, stdio: 'ignore', reject: false }).catch(() => undefined);
+  execa('xdg-open', [file], { detached: true, stdio: 'ignore', reject: false })
+    .then((r) => { if (r.failed) note(`qkvm web: --open: xdg-open failed (${r.shortMessage}); open the URL above yourself`); })
+    .catch(() => undefined);
   return () => rmSync(dir, { recursive: true, force: true });
 }
