@@ -134,7 +134,9 @@ export class SerialHub {
     }
     const guest = g;
     guest.attach(v);
-    return { write: (b) => guest.write(b), detach: () => guest.detach(v) };
+    let attached = true;
+    // A websocket reports both 'error' and 'close': detach once.
+    return { write: (b) => guest.write(b), detach: () => { if (attached) { attached = false; guest.detach(v); } } };
   }
 
   /** Viewers of a guest (for tests and the page). */

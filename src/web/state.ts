@@ -30,8 +30,8 @@ export interface GuestRow {
 export interface Overview {
   guests: GuestRow[];
   networks: { name: string; mode: string; active: boolean; bridge?: string; subnet?: string; ports: string[] }[];
-  /** Labs that are up, for the lab graph (see LAB GRAPH HOOK in page/app.js). */
-  labs: unknown[];
+  /** Labs that are up, each with its graph as inline SVG (see LAB GRAPH HOOK in page/app.js). */
+  labs: { name: string; svg: string }[];
   time: number;
 }
 
@@ -59,6 +59,9 @@ export async function overview(): Promise<Overview> {
   return {
     guests: rows,
     networks: networks.map((n) => ({ name: n.name, mode: n.mode, active: n.active, bridge: n.bridge, subnet: n.subnet, ports: n.ports })),
+    // LAB GRAPH HOOK (for the lead, when src/lab/graph.ts is on main): for each lab
+    // that is up, { name, svg: labGraphSvg(topology, liveOverlay) }, the overlay
+    // from the guests' states above and relayState(lab). Until then: none.
     labs: [],
     time: Date.now(),
   };

@@ -61,12 +61,20 @@ function renderNetworks(nets) {
   if (!nets.length) body.append(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'no networks defined')));
 }
 
-// LAB GRAPH HOOK: when src/lab/graph.ts (an HTML/SVG renderer of a lab's
-// topology) is merged, /api/overview fills `labs` and this draws each graph here.
+// LAB GRAPH HOOK: /api/overview's `labs` is [{ name, svg }]; src/web/state.ts
+// fills it once src/lab/graph.ts (labGraphSvg, inline SVG, no URLs) is merged.
+// The SVG is made by qkvm from the lab file (graph.ts escapes its text), not by a guest.
 function renderLabs(labs) {
   const el = $('#lab-graph');
-  if (!labs?.length) { el.textContent = 'no lab is up'; return; }
-  el.replaceChildren(...labs.map((l) => h('div', { 'data-lab': l.name }, l.name)));
+  if (!labs?.length) { el.textContent = 'no lab is up'; el.className = 'muted'; return; }
+  el.className = '';
+  el.replaceChildren(...labs.map((l) => {
+    const box = h('div', { 'data-lab': l.name, class: 'lab' }, h('b', {}, l.name));
+    const pic = h('div', { class: 'lab-svg' });
+    pic.innerHTML = l.svg ?? '';
+    box.append(pic);
+    return box;
+  }));
 }
 
 async function refresh() {
