@@ -20,6 +20,8 @@ PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
   openssh-client openssh-server
+  # Debian's browser for the web console's tests (playwright-core drives /usr/bin/chromium; never a downloaded one).
+  chromium
 )
 
 die() {

@@ -23,6 +23,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'virt-install': async () => (await import('./virt-install.js')).virtInstallCommands,
   'virsh': async () => (await import('./virsh-commands.js')).virshCommands,
   'remote': async () => (await import('./remote.js')).remoteCommands,
+  'web': async () => (await import('./web.js')).webCommands,
 };
 
 /** The name of every command and alias, as yargs sees it ('start <name>' -> 'start'). */
