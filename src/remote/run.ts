@@ -32,7 +32,12 @@ export function runRemote(t: SshTarget, argv: string[], o: { tty?: boolean; forc
     // stderr passes through as it comes, and is kept for ssh's own failure message.
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); if (err.length > 65536) err = err.slice(-65536); process.stderr.write(d); });
     child.on('error', (e: NodeJS.ErrnoException) => rej(e.code === 'ENOENT' ? new QkvmError('HOST', 'ssh is not installed here', { hint: 'apt-get install openssh-client' }) : e));
+    // Ctrl-C or a kill of qkvm ends ssh too (and with it the far command), never leaving it behind.
+    const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, forward(sig)] as const);
+    for (const [sig, h] of handlers) process.on(sig, h);
     child.on('close', (code, signal) => {
+      for (const [sig, h] of handlers) process.off(sig, h);
       if (code === SSH_FAILED) return rej(sshFailure(t, err));
       if (code === NOT_FOUND && /not found|No such file/.test(err)) return rej(notInstalled(t));
       res(code ?? (signal ? 128 + 1 : 1));

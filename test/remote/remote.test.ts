@@ -193,4 +193,40 @@ describe.skipIf(why !== '' && !IN_CI)('remote hosts over ssh', () => {
     await h.qkvmB(['destroy', 'g4']);
     expect(await portsOf(h.b)).toBe('');
   });
+  it('--connect b web serves the far console here through an ssh tunnel, and ends there with it', { timeout: 180_000 }, async () => {
+    const child = execa('ip', ['netns', 'exec', h.a.name, 'node', CLI, '--connect', 'b', 'web', '--listen', '127.0.0.1:0'], {
+      reject: false, env: { QKVM_HOME: h.aHome, QKVM_RUN: h.aRun, CI: '' },
+    });
+    let out = '';
+    const url = await new Promise<string>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`no URL from --connect web:\n${out}`)), 60_000);
+      child.stdout!.on('data', (d) => {
+        out += d;
+        const m = /http:\/\/127\.0\.0\.1:\d+\/\S*token=[0-9A-Za-z_-]+/.exec(out);
+        if (m) { clearTimeout(t); res(m[0]); }
+      });
+    });
+    try {
+      // Here (in A) the page answers on the same port as there, with its token.
+      // (The token as a header: the first visit by URL answers with a redirect that sets a cookie.)
+      const u = new URL(url);
+      const page = await h.a.exec(['node', '-e', `fetch(${JSON.stringify(u.origin + '/')}, { headers: { authorization: 'token ${u.searchParams.get('token')}' } }).then(async (r) => console.log(r.status, (await r.text()).includes('qkvm')))`]);
+      expect(page.stdout.trim()).toBe('200 true');
+      const port = new URL(url).port;
+      const far = await h.b.exec(['sh', '-c', `ps -eo args | grep -c "web --listen 127.0.0.1:${port}" || true`]);
+      expect(Number(far.stdout.trim())).toBeGreaterThan(1); // the far qkvm web (and the grep itself)
+    } finally {
+      child.kill('SIGTERM');
+      await child;
+    }
+    // The far console ends when the tunnel does (its terminal hangs up).
+    const port = new URL(url).port;
+    let left = 1;
+    for (let i = 0; i < 100 && left > 0; i++) {
+      const ps = await h.b.exec(['sh', '-c', `ps -eo args | grep "web --listen 127.0.0.1:${port}" | grep -vc grep || true`]);
+      left = Number(ps.stdout.trim());
+      if (left > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(left).toBe(0);
+  });
 });
