@@ -58,7 +58,7 @@ const up: CommandModule<any, any> = {
     ]));
     print(`lab ${r.lab}: ${r.nodes.length - failed.length}/${r.nodes.length} nodes up in ${(r.ms / 1000).toFixed(1)} s; memory for the nodes started: ${fmtBytes(r.memory.need)}${r.memory.available !== undefined ? ` of ${fmtBytes(r.memory.available)} available` : ''}`);
     for (const f of failed) note(`qkvm: error: node ${f.node} (${f.guest}): ${f.error}`);
-    if (failed.length) note(r.rolledBack ? `rolled back: what this run created is removed` : `the other nodes are left running; fix the cause and run \`qkvm lab up ${a.file}\` again, or \`qkvm lab down ${r.lab}\``);
+    if (failed.length) note(r.rolledBack ? 'rolled back: what this run created is removed' : `${failed.length < r.nodes.length ? 'the other nodes are left running; ' : ''}fix the cause and run \`qkvm lab up ${a.file}\` again, or \`qkvm lab down ${r.lab}\``);
   }),
 };
 

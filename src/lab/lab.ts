@@ -3,7 +3,8 @@
 // guests, networks and images, and is recorded (records.ts) before `down` may
 // remove it. Nothing here prints: progress is a callback.
 import { existsSync, lstatSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { ensureDir } from '../config/atomic.js';
 import { withLock } from '../config/lock.js';
 import { run } from '../config/paths.js';
 import { readDefinitionFile, vmExists } from '../config/store.js';
@@ -16,6 +17,7 @@ import type { ExecResult } from '../runtime/console-exec.js';
 import { createGuest, undefineGuest } from '../runtime/define.js';
 import { withQmp } from '../runtime/qmp.js';
 import { startGuest } from '../runtime/start.js';
+import { cleanupRunDir } from '../runtime/recover.js';
 import { guestStatus, isActive, type GuestState } from '../runtime/state.js';
 import { destroyGuest, resumeGuest, suspendGuest } from '../runtime/stop.js';
 import { createImage, detectFormat } from '../storage/qemu-img.js';
@@ -218,6 +220,7 @@ const existsOrLink = (p: string) => { try { lstatSync(p); return true; } catch {
 async function defineNode(lab: string, n: NodePlan, rec: LabRecord, made: { guests: string[]; images: string[] }): Promise<void> {
   for (const img of n.images) {
     if (rec.images.some((r) => r.path === img.path && stillOurs(r))) continue;
+    ensureDir(dirname(img.path));
     if (img.kind === 'overlay') {
       await createImage({ file: img.path, format: 'qcow2', backingFile: img.backing!, backingFormat: (await detectFormat(img.backing!)) as 'qcow2' | 'raw', owner: { by: `lab ${lab}`, guest: n.guest } });
     } else {
@@ -259,6 +262,8 @@ export async function labDown(lab: string, o: { onNote?: (line: string) => void 
       const st = await guestStatus(g, { query: false });
       if (st.state !== 'shut off') await destroyGuest(g).catch((e) => { if (isActive(st.state)) throw e; });
       await undefineGuest(g);
+      // The logs a stopped guest keeps (serial.log, qemu.log) go with it: the guest is no more.
+      await withLock('vm', g, 'removing its run files', () => cleanupRunDir(g, { all: true }));
       out.guests.push(g);
       rec.guests = rec.guests.filter((x) => x !== g);
       writeRecord(rec);
