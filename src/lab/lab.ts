@@ -4,6 +4,7 @@
 // remove it. Nothing here prints: progress is a callback.
 import { existsSync, lstatSync, readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import YAML from 'yaml';
 import { ensureDir } from '../config/atomic.js';
 import { withLock } from '../config/lock.js';
 import { run } from '../config/paths.js';
@@ -243,7 +244,11 @@ async function defineNode(lab: string, n: NodePlan, rec: LabRecord, made: { gues
 export function labNameOf(fileOrName: string): string {
   if (!LAB_NAME_RE.test(fileOrName) || existsSync(fileOrName)) {
     if (!existsSync(fileOrName)) throw invalid(`no lab file or lab named ${JSON.stringify(fileOrName)}`, labNames().length ? `the labs are ${labNames().join(', ')}` : 'no lab is up');
-    return readLabFile(fileOrName).plan.topology.name;
+    // Only the name is read: a file that no longer validates (a template gone) can still take its lab down.
+    let name: unknown;
+    try { name = (YAML.parse(readDefinitionFile(resolve(fileOrName), { follow: true })) as { name?: unknown })?.name; } catch (e: any) { throw invalid(`cannot read lab file ${fileOrName}: ${e.message}`); }
+    if (typeof name !== 'string' || !LAB_NAME_RE.test(name)) throw invalid(`${fileOrName}: name = ${JSON.stringify(name)} is not a lab name`);
+    return name;
   }
   return fileOrName;
 }
