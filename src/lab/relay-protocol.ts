@@ -18,6 +18,8 @@ export interface RelayLinkState {
   frames: [number, number];
   /** Frames dropped either way: loss, a full queue, the link down, or the other end not connected. */
   dropped: number;
+  /** How late, on average, the relay delivered the frames it held back (ms): its own timing error, which grows when the host's CPUs are busy. */
+  lateMs?: number;
 }
 
 export type RelayRequest =

@@ -97,6 +97,8 @@ class Link {
   private readonly timers: [NodeJS.Timeout | undefined, NodeJS.Timeout | undefined] = [undefined, undefined];
   readonly frames: [number, number] = [0, 0];
   dropped = 0;
+  /** Delayed frames delivered, and how late in all (ms): the relay's own timing error. */
+  private late = { frames: 0, ms: 0 };
   up: boolean;
   readonly captures = new Set<(l: CaptureLine) => void>();
 
@@ -154,7 +156,12 @@ class Link {
     const line = this.lines[from];
     const limit = performance.now() + SLACK_MS;
     let n = 0;
-    while (n < line.length && line[n].at <= limit) this.deliver(from, line[n++].frame);
+    const now = limit - SLACK_MS;
+    while (n < line.length && line[n].at <= limit) {
+      this.late.frames++;
+      this.late.ms += Math.max(0, now - line[n].at);
+      this.deliver(from, line[n++].frame);
+    }
     line.splice(0, n);
     this.arm(from);
   }
@@ -165,7 +172,7 @@ class Link {
   }
 
   state(): RelayLinkState {
-    return { id: this.cfg.id, up: this.up, impair: this.impair, connected: [this.ends[0].isConnected, this.ends[1].isConnected], frames: [...this.frames], dropped: this.dropped };
+    return { id: this.cfg.id, up: this.up, impair: this.impair, connected: [this.ends[0].isConnected, this.ends[1].isConnected], frames: [...this.frames], dropped: this.dropped, lateMs: this.late.frames ? this.late.ms / this.late.frames : 0 };
   }
 
   close(): void {

@@ -241,6 +241,7 @@ export interface CaptureOptions { count?: number; seconds?: number; signal?: Abo
  * pcap file (LINKTYPE_ETHERNET) that tcpdump and Wireshark read. The relay only
  * streams frames; this process writes the file the user named. Ends after
  * `count` frames, after `seconds`, on `signal`, or when the relay goes away.
+ * The file must not exist yet.
  */
 export async function capture(lab: string, id: string, file: string, o: CaptureOptions = {}): Promise<{ frames: number }> {
   checkLinkId(id);
@@ -276,10 +277,11 @@ export async function capture(lab: string, id: string, file: string, o: CaptureO
           if (!msg.ok) return finish(new QkvmError(msg.code === 'NOT_FOUND' ? 'NOT_FOUND' : 'INVALID', `lab ${lab}: ${msg.error}`));
           try {
             // Never through a symbolic link: the user names the file, qkvm does not follow what it did not make.
-            fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+            // A new file only: a capture never overwrites what is there (nor follows a link planted at the name).
+            fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
             writeSync(fd, pcapHeader());
           } catch (e: any) {
-            return finish(e.code === 'ELOOP' ? invalid(`capture file ${file} is a symbolic link`, 'name a regular file') : new QkvmError('HOST', `cannot write ${file}: ${e.message}`, { cause: e }));
+            return finish(e.code === 'EEXIST' ? new QkvmError('EXISTS', `${file} already exists`, { hint: 'a capture never overwrites a file: give a new name' }) : new QkvmError('HOST', `cannot write ${file}: ${e.message}`, { cause: e }));
           }
           if (o.seconds !== undefined) timer = setTimeout(() => finish(), o.seconds * 1000);
           if (o.signal) { if (o.signal.aborted) return finish(); o.signal.addEventListener('abort', onAbort); }

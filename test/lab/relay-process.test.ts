@@ -159,6 +159,8 @@ describe('the link relay process', () => {
     expect(p.linktype).toBe(1);
     expect(p.records.map((r) => r.frame.readUInt32BE(12)).sort()).toEqual([20, 21, 22]);
     expect(p.records.find((r) => r.frame.readUInt32BE(12) === 21)!.origLen).toBe(100);
+    await expect(capture(LAB, 'a-b', file, { count: 1 })).rejects.toThrow(/already exists/);
+    expect(parsePcap(readFileSync(file)).records).toHaveLength(3);
     const missing = path.join(tmp, 'none.pcap');
     await expect(capture(LAB, 'zz', missing, { count: 1 })).rejects.toThrow(/no link "zz"/);
     expect(existsSync(missing)).toBe(false);
