@@ -125,12 +125,15 @@ export async function labUp(file: string, o: UpOptions = {}): Promise<UpResult> 
     rec.file = path;
     writeLabYaml(lab, text);
     writeRecord(rec);
-    const made = { guests: [] as string[], networks: [] as string[], images: [] as string[], relay: false };
+    const made = { guests: [] as string[], started: [] as string[], networks: [] as string[], images: [] as string[], relay: false };
 
     const rollback = async () => {
+      // A node this run started but an earlier run defined is stopped again, and keeps its definition.
+      for (const g of made.started.filter((x) => !made.guests.includes(x))) await destroyGuest(g).catch(() => undefined);
       for (const g of made.guests) {
         await destroyGuest(g).catch(() => undefined);
         await undefineGuest(g).catch(() => undefined);
+        await withLock('vm', g, 'removing its run files', () => cleanupRunDir(g, { all: true })).catch(() => undefined);
         rec.guests = rec.guests.filter((x) => x !== g);
       }
       for (const p of made.images) {
@@ -185,6 +188,7 @@ export async function labUp(file: string, o: UpOptions = {}): Promise<UpResult> 
         await defineNode(lab, n, rec, made);
         progress('starting');
         await startGuest(n.guest, { onNote: o.onNote });
+        made.started.push(n.guest);
         for (const l of topo.links) {
           if (!down.has(l.id)) continue;
           for (const e of linkNics(topo, l)) if (e.guest === n.guest) await setCarrier(n.guest, e.ifc, false);

@@ -128,20 +128,23 @@ describe.skipIf(why !== '' && !IN_CI)('lab: the routed lab', () => {
     expect(tree(join(lab.home, 'vms'))).toEqual([]);
   });
 
-  it('names the failing node, and --rollback removes what the run created', async () => {
+  it('names the failing node, its command and output; --rollback removes what the run created', async () => {
     const rb = join(lab.home, 'rb.yaml');
-    writeFileSync(rb, [
-      'name: rb',
-      'defaults: { template: demo, accel: tcg, memory: 128M }',
-      'nodes: { a: { kernel: /nonexistent/vmlinuz } }',
-      'networks: { n: { mode: isolated, subnet: 10.77.0.0/24 } }',
-      'links: [{ endpoints: [a:eth0, n] }]',
-    ].join('\n'));
+    writeFileSync(rb, routed('rb')
+      .replace(/nodes:[\s\S]*$/, [
+        'nodes: { a: {} }',
+        'networks: { n: { mode: isolated, subnet: 10.77.0.0/24 } }',
+        'links: [{ endpoints: [a:eth0, n] }]',
+        'exec: { a: ["ip link set eth9 up"] }',
+      ].join('\n')));
     const r = await lab.qkvm(['lab', 'up', rb, '--rollback'], { reject: false });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/node a \(rb-a\): .*vmlinuz/s);
+    expect(r.stdout).toMatch(/rb-a +exec .*ip link set eth9 up/);
+    expect(r.stderr).toMatch(/node a \(rb-a\): `ip link set eth9 up` exited with status 1: .*eth9/);
     expect(r.stderr).toMatch(/rolled back/);
     for (const d of ['labs', 'vms', 'networks', 'images']) expect(tree(join(lab.home, d))).toEqual([]);
+    expect(tree(join(lab.run, 'vms'))).toEqual([]);
+    expect(processesWith(join(lab.run, 'vms'))).toEqual([]);
     expect(await lab.links()).toEqual(['lo']);
   }, LONG);
 
@@ -178,6 +181,7 @@ describe.skipIf(why !== '' && !IN_CI)('lab: the routed lab', () => {
     expect((await status()).links[1].impair).toEqual({ delayMs: 40, jitterMs: 0, lossPct: 0 });
     // 40 ms less each way: the round trip is 80 ms shorter (the guests' own share cancels out).
     const rtt2 = await pingAcross(8);
+    console.log(`lab: smallest RTT r1 -> h2: ${rtt} ms at delay 80ms, ${rtt2} ms at 40ms`);
     expect(rtt - rtt2).toBeGreaterThan(80 * 0.9);
     expect(rtt - rtt2).toBeLessThan(80 * 1.1);
   }, LONG);
