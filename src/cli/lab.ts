@@ -212,7 +212,7 @@ const restore: CommandModule<any, any> = {
   }),
 };
 
-// TODO(lead): add the graph helper's `graph` subcommand (src/cli/lab-graph.ts) to this list at merge.
+// TODO(lead): at the h-graph merge, import { labGraphCommand } from './lab-graph.js' and add it to this list.
 const subcommands: CommandModule<any, any>[] = [up, down, status, exec, consoleCmd, impair, link, captureCmd, save, restore];
 
 export const labCommands: CommandModule<any, any>[] = [{
