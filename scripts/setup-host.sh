@@ -22,6 +22,11 @@ PACKAGES=(
   openssh-client openssh-server
   # Debian's browser for the web console's tests (playwright-core drives /usr/bin/chromium; never a downloaded one).
   chromium
+# tcpdump                          reads the pcap of `lab capture` (test/lab/relay.test.ts)
+PACKAGES=(
+  qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
+  dnsmasq-base nftables iproute2 gzip xorriso
+  tcpdump
 )
 
 die() {

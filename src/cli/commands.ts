@@ -24,6 +24,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'virsh': async () => (await import('./virsh-commands.js')).virshCommands,
   'remote': async () => (await import('./remote.js')).remoteCommands,
   'web': async () => (await import('./web.js')).webCommands,
+  'lab': async () => (await import('./lab.js')).labCommands,
 };
 
 /** The name of every command and alias, as yargs sees it ('start <name>' -> 'start'). */
