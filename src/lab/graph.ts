@@ -137,6 +137,8 @@ const dq = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').repl
 /** Text inside a dot HTML-like label. */
 const dh = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+const DOT_LEGEND = 'box: guest, a row per NIC · green box: router (ip_forward=1) · ellipse: qkvm network · orange dashed: impaired link · grey: NIC on a network';
+
 /** Hops from the first link's first node (then from each node not yet reached, in order). */
 function hopRanks(g: Graph): Map<string, number> {
   const adj = new Map<string, string[]>(g.nodes.map((n) => [n.id, []]));
@@ -161,7 +163,7 @@ export function labGraphDot(topo: Topology, live?: LiveOverlay): string {
   const out = [
     `// lab ${g.name}: drawn by \`qkvm lab graph\`. Render it with: dot -Tsvg FILE.dot -o FILE.svg`,
     `graph ${dq(g.name)} {`,
-    `  graph [label=<<b>${dh(title)}</b>>, labelloc=t, fontname="Helvetica", fontsize=16, rankdir=LR, nodesep=0.5, ranksep=1.1, pad=0.3, bgcolor="white"];`,
+    `  graph [label=<<b>${dh(title)}</b><br/><font point-size="10" color="${COLORS.muted}">${dh(DOT_LEGEND)}${g.live ? ' · red dotted: link down' : ''}</font>>, labelloc=t, fontname="Helvetica", fontsize=16, rankdir=LR, nodesep=0.5, ranksep=1.1, pad=0.3, bgcolor="white"];`,
     `  node [fontname="Helvetica", fontsize=11, fontcolor=${dq(COLORS.text)}, shape=plain];`,
     `  edge [fontname="Helvetica", fontsize=10, fontcolor=${dq(COLORS.muted)}, penwidth=2, color=${dq(COLORS.link)}];`,
   ];
