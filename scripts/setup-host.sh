@@ -15,9 +15,12 @@ set -euo pipefail
 # dnsmasq-base, nftables, iproute2 DHCP/DNS, NAT and taps/bridges for networks
 # gzip                             compresses the initramfs
 # xorriso                          reads installer ISOs (virt-install --location) without mounting
+# graphviz                         dot: `qkvm lab graph --format svg|png`
+# chromium                         headless browser: the lab graph page's render test
 PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
+  graphviz chromium
 )
 
 die() {
