@@ -276,6 +276,10 @@ export function layoutGraph(nodes: LayoutNode[], edges: LayoutEdge[]): Layout {
       if (e.endB) ends.push({ k, side: 'b', node: e.j, at: paths[k].nearB, size: e.endB });
     });
     let moved = false;
+    // A label on a box (its own, at a corner, or another in the way) moves out along its link.
+    for (const o of ends) {
+      if (pos.some((p, i) => overlap(o.at, o.size, p, nodes[i]))) { (o.side === 'a' ? extraA : extraB)[o.k] += 5; moved = true; }
+    }
     for (let x = 0; x < ends.length; x++) {
       for (let y = x + 1; y < ends.length; y++) {
         const [p, q] = [ends[x], ends[y]];

@@ -281,6 +281,8 @@ function drawLegend(x: number, y: number, g: Graph): { svg: string; w: number; h
 export interface SvgOptions {
   /** A standalone .svg file needs the SVG namespace; SVG inline in HTML does not (and the page then names no URL at all). */
   standalone?: boolean;
+  /** The lab's name and description on top (default); the HTML page has its own heading. */
+  title?: boolean;
 }
 
 /** The lab as one SVG picture, laid out by graph-layout.ts: boxes for guests, ellipses for networks, labelled links. */
@@ -293,7 +295,8 @@ export function labGraphSvg(topo: Topology, live?: LiveOverlay, opts: SvgOptions
   const layout = layoutGraph(g.nodes.map((n) => ({ id: n.id, w: boxes.get(n.id)!.w, h: boxes.get(n.id)!.h, heavy: n.kind === 'network' })), edges);
 
   const margin = 30;
-  const titleH = g.description ? 52 : 34;
+  const withTitle = opts.title !== false;
+  const titleH = !withTitle ? 0 : g.description ? 52 : 34;
   const legend = drawLegend(0, 0, g);
   const width = Math.max(layout.width + 2 * margin, legend.w + 2 * margin, 360);
   const ox = (width - layout.width) / 2;
@@ -303,8 +306,8 @@ export function labGraphSvg(topo: Topology, live?: LiveOverlay, opts: SvgOptions
 
   const parts: string[] = [];
   parts.push(`<rect width="${r1(width)}" height="${r1(height)}" fill="white"/>`);
-  parts.push(`<text x="${margin - 10}" y="26" font-size="17" font-weight="bold" fill="${COLORS.text}">lab ${esc(g.name)}</text>`);
-  if (g.description) parts.push(`<text x="${margin - 10}" y="44" font-size="12" fill="${COLORS.muted}">${esc(g.description.trim().split('\n')[0])}</text>`);
+  if (withTitle) parts.push(`<text x="${margin - 10}" y="26" font-size="17" font-weight="bold" fill="${COLORS.text}">lab ${esc(g.name)}</text>`);
+  if (withTitle && g.description) parts.push(`<text x="${margin - 10}" y="44" font-size="12" fill="${COLORS.muted}">${esc(g.description.trim().split('\n')[0])}</text>`);
 
   // Links first, so boxes cover the line ends.
   const labels: string[] = [];
@@ -381,7 +384,7 @@ footer { margin-top: 2em; color: ${COLORS.muted}; font-size: .8em; }
 <body>
 <h1>lab ${esc(g.name)}</h1>
 ${g.description ? `<p>${esc(g.description.trim())}</p>\n` : ''}<div class="picture">
-${labGraphSvg(topo, live)}</div>
+${labGraphSvg(topo, live, { title: false })}</div>
 <h2>Links</h2>
 <table>
 <tr><th>link</th><th>ends</th><th>addresses</th><th>impairment</th>${g.live ? '<th>state</th>' : ''}</tr>

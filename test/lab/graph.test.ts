@@ -95,15 +95,33 @@ describe('lab graph text', () => {
   });
 });
 
+/** A busier lab than the examples: a star of eight links, two of them parallel (one impaired), a network of three. */
+const BIG = `
+name: big
+nodes: { core: {}, h: { count: 6 }, b: {}, s1: {}, s2: {} }
+networks: { mgmt: { mode: isolated, subnet: 10.99.0.0/24 } }
+links:
+${[1, 2, 3, 4, 5, 6].map((i) => `  - endpoints: [core:eth${i - 1}, h${i}:eth0]`).join('\n')}
+  - endpoints: [core:eth6, b:eth0]
+  - { endpoints: [core:eth7, b:eth1], impair: { delay: 10ms } }
+  - endpoints: [b:eth2, mgmt]
+  - endpoints: [s1:eth0, mgmt]
+  - endpoints: [s2:eth0, mgmt]
+exec:
+  core: ["sysctl -w net.ipv4.ip_forward=1", "ip addr add 10.0.1.1/24 dev eth0"]
+  h1: ["ip addr add 10.0.1.2/24 dev eth0"]
+`;
+
 describe('lab graph layout', () => {
-  it.each(examples)('%s: no two boxes overlap, no label sits on a box, and the same lab gives the same picture', (file) => {
-    const whole = labGraphSvg(load(file));
-    expect(labGraphSvg(load(file))).toBe(whole);
+  it.each([...examples, 'big'])('%s: no two boxes overlap, no label sits on a box, and the same lab gives the same picture', (file) => {
+    const load2 = (f: string) => (f === 'big' ? parseLabYaml(BIG, 'big').topology : load(f));
+    const whole = labGraphSvg(load2(file));
+    expect(labGraphSvg(load2(file))).toBe(whole);
     const svg = whole.split('<g class="legend">')[0];
     // Node shapes: rects of guests (rx=9) and ellipses of networks, as drawn.
     const boxes = [...svg.matchAll(/<rect x="([\d.-]+)" y="([\d.-]+)" width="([\d.]+)" height="([\d.]+)" rx="9"/g)].map((m) => ({ x: +m[1], y: +m[2], w: +m[3], h: +m[4] }))
       .concat([...svg.matchAll(/<ellipse cx="([\d.-]+)" cy="([\d.-]+)" rx="([\d.]+)" ry="([\d.]+)" fill="#fff4d6"/g)].map((m) => ({ x: +m[1] - +m[3], y: +m[2] - +m[4], w: 2 * +m[3], h: 2 * +m[4] })));
-    const t = load(file);
+    const t = load2(file);
     expect(boxes).toHaveLength(t.nodes.length + t.networks.length);
     const pills = [...svg.matchAll(/<rect x="([\d.-]+)" y="([\d.-]+)" width="([\d.]+)" height="([\d.]+)" rx="4"/g)].map((m) => ({ x: +m[1], y: +m[2], w: +m[3], h: +m[4] }));
     const hit = (a: typeof boxes[0], b: typeof boxes[0]) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
