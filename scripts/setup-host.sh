@@ -27,6 +27,12 @@ PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
   tcpdump
+# graphviz                         dot: `qkvm lab graph --format svg|png`
+# chromium                         headless browser: the lab graph page's render test
+PACKAGES=(
+  qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
+  dnsmasq-base nftables iproute2 gzip xorriso
+  graphviz chromium
 )
 
 die() {
