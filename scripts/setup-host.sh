@@ -15,9 +15,11 @@ set -euo pipefail
 # dnsmasq-base, nftables, iproute2 DHCP/DNS, NAT and taps/bridges for networks
 # gzip                             compresses the initramfs
 # xorriso                          reads installer ISOs (virt-install --location) without mounting
+# tcpdump                          reads the pcap of `lab capture` (test/lab/relay.test.ts)
 PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
+  tcpdump
 )
 
 die() {

@@ -76,8 +76,11 @@ export const HostFwd = z.string().regex(
 );
 
 export const Nic = z.object({
-  /** network: a qkvm network (a tap on its bridge); user: QEMU's built-in slirp. */
-  type: z.enum(['network', 'user']).optional(),
+  /**
+   * network: a qkvm network (a tap on its bridge); user: QEMU's built-in slirp;
+   * link: a point-to-point lab link (QEMU listens on RUN/vms/NAME/netN.sock, a lab's link relay connects).
+   */
+  type: z.enum(['network', 'user', 'link']).optional(),
   network: Name.optional(),
   hostfwd: z.array(HostFwd).max(LIMITS.hostfwd).default([]),
   model: z.enum(['virtio', 'e1000', 'rtl8139']).default('virtio'),
@@ -99,14 +102,17 @@ export const Nic = z.object({
   if (type === 'user' && n.network) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['network'], message: 'a user-mode NIC takes no network name' });
   }
+  if (type === 'link' && n.network) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['network'], message: 'a link NIC takes no network name (its other end is set by the lab\'s links:)' });
+  }
   for (const k of ['net', 'host', 'dhcpstart', 'dns', 'tftp', 'bootfile'] as const) {
-    if (type === 'network' && n[k] !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: `${k} only applies to user-mode NICs` });
+    if (type !== 'user' && n[k] !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: `${k} only applies to user-mode NICs` });
   }
   for (const k of ['host', 'dhcpstart', 'dns'] as const) {
     const a = n[k];
     if (a && a.split('.').some((x) => Number(x) > 255)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: 'must be an IPv4 address' });
   }
-  if (type === 'network' && n.hostfwd.length) {
+  if (type !== 'user' && n.hostfwd.length) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['hostfwd'], message: 'hostfwd only applies to user-mode NICs' });
   }
 }).transform((n) => ({ ...n, type: n.type ?? (n.network ? 'network' as const : 'user' as const) }));

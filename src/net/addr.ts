@@ -11,9 +11,9 @@ import { hotplugFile, nicMac } from './guest.js';
 import { loadNetwork } from './store.js';
 import { tapName } from './tapname.js';
 
-export interface GuestNic { id: string; mac: string; type: 'network' | 'user'; network?: string; tap?: string; model: string; hotplugged: boolean }
+export interface GuestNic { id: string; mac: string; type: 'network' | 'user' | 'link'; network?: string; tap?: string; model: string; hotplugged: boolean }
 
-export interface HotplugRecord { id: string; mac: string; network: string; model: string; tap?: string; type: 'network' | 'user' }
+export interface HotplugRecord { id: string; mac: string; network: string; model: string; tap?: string; type: 'network' | 'user' | 'link' }
 
 export function readHotplugRecords(name: string): HotplugRecord[] {
   try { return JSON.parse(readFileSync(hotplugFile(name), 'utf8')); } catch { return []; }
@@ -61,6 +61,8 @@ export async function domifaddr(name: string): Promise<IfAddr[]> {
   let neigh: NeighJson[] | undefined;
   const out: IfAddr[] = [];
   for (const n of nics) {
+    // A lab link has no host side that sees its addresses: only the guest knows them.
+    if (n.type === 'link') { out.push({ nic: n.id, mac: n.mac, source: 'none' }); continue; }
     if (n.type === 'user' || !n.network) {
       // slirp hands out one address, always the same.
       out.push({ nic: n.id, mac: n.mac, address: '10.0.2.15', prefix: 24, source: 'user' });

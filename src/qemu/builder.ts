@@ -28,6 +28,8 @@ export interface RunPaths {
   serialLog: string;
   pidFile: string;
   qemuLog: string;
+  /** Where a NIC of type link listens (config/paths.ts run.linkSocket). */
+  linkSocket?: (index: number) => string;
 }
 
 export interface BuildContext {
@@ -89,6 +91,7 @@ export function buildDevices(spec: VmSpec, ctx: BuildContext): Device[] {
     nic,
     mac: ctx.nics?.[i]?.mac ?? nic.mac ?? generateMac(spec.name, i),
     tap: nic.type === 'network' ? ctx.nics?.[i]?.tap ?? tapName(spec.name, i) : undefined,
+    linkSocket: nic.type === 'link' ? ctx.run?.linkSocket?.(i) : undefined,
     scripts: ctx.scripts ?? { ifup: defaultScripts.ifup(), ifdown: defaultScripts.ifdown() },
     machine,
     vhostNet: ctx.caps.vhostNet,

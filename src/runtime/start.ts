@@ -50,6 +50,7 @@ export function runPaths(name: string) {
     serialLog: run.serialLog(name),
     pidFile: run.pidFile(name),
     qemuLog: run.qemuLog(name),
+    linkSocket: (index: number) => run.linkSocket(name, index),
   };
 }
 

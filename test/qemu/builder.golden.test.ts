@@ -86,7 +86,7 @@ describe('golden command lines', () => {
       'disk.readonly': ['true', 'false'],
       'disk.snapshot': ['true', 'false'],
       'disk.format': ['qcow2', 'raw', 'undefined'],
-      'nic.type': ['network', 'user'],
+      'nic.type': ['network', 'user', 'link'],
       'nic.model': ['virtio', 'e1000', 'rtl8139'],
       'nic.vhost': ['auto', 'on', 'off'],
       'display.type': ['none', 'vnc'],

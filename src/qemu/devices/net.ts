@@ -5,7 +5,7 @@ import { validateTapName } from '../../net/tapname.js';
 import { invalidField, props, transportOf, virtioDevice, type Device, type MachineType, type Option } from './option.js';
 
 export interface NicDef {
-  type: 'network' | 'user';
+  type: 'network' | 'user' | 'link';
   network?: string;
   hostfwd: string[];
   model: 'virtio' | 'e1000' | 'rtl8139';
@@ -24,6 +24,8 @@ export interface NetDeviceInit {
   mac: string;
   /** The host tap for type network. */
   tap?: string;
+  /** The UNIX socket QEMU listens on for type link (run.linkSocket): derived, never from the definition. */
+  linkSocket?: string;
   scripts?: { ifup: string; ifdown: string };
   machine: MachineType;
   /** /dev/vhost-net is usable on this host. */
@@ -64,7 +66,7 @@ export class NetDevice implements Device {
       throw invalidField(`${field}.model`, nic.model, 'the microvm machine has no PCI: only virtio NICs (virtio-net-device)');
     }
     if (nic.vhost === 'on') {
-      if (nic.type !== 'network') throw invalidField(`${field}.vhost`, nic.vhost, 'vhost-net only serves tap NICs, not user-mode networking');
+      if (nic.type !== 'network') throw invalidField(`${field}.vhost`, nic.vhost, `vhost-net only serves tap NICs, not ${nic.type === 'link' ? 'link NICs' : 'user-mode networking'}`);
       if (nic.model !== 'virtio') throw invalidField(`${field}.vhost`, nic.vhost, `vhost-net only serves virtio NICs, not ${nic.model}`);
       if (!this.n.vhostNet) {
         throw invalidField(`${field}.vhost`, nic.vhost, '/dev/vhost-net is missing on this host', 'modprobe vhost_net, or set vhost: auto to fall back to QEMU\'s own packet path');
@@ -76,6 +78,14 @@ export class NetDevice implements Device {
       validateTapName(this.n.tap, `${field}.tap`);
       if (!this.n.scripts) throw invalidField(`${field}.network`, nic.network, 'a network NIC needs the ifup/ifdown scripts');
       if (nic.hostfwd.length) throw invalidField(`${field}.hostfwd`, nic.hostfwd, 'hostfwd only applies to user-mode NICs');
+    }
+    if (nic.type === 'link') {
+      if (nic.network) throw invalidField(`${field}.network`, nic.network, 'a link NIC takes no network name');
+      if (nic.hostfwd.length) throw invalidField(`${field}.hostfwd`, nic.hostfwd, 'hostfwd only applies to user-mode NICs');
+      // The path reaches QEMU's option parser inside a comma-separated value: it must not carry a comma.
+      if (!this.n.linkSocket || !this.n.linkSocket.startsWith('/') || /[,\0]/.test(this.n.linkSocket)) {
+        throw invalidField(`${field}.type`, nic.type, `a link NIC needs qkvm's run directory for its socket (got ${JSON.stringify(this.n.linkSocket)})`, 'start the guest with `qkvm start`, or see `qkvm cmdline NAME`');
+      }
     }
     for (const [i, f] of nic.hostfwd.entries()) {
       if (!/^(tcp|udp):[0-9.]*:\d{1,5}-[0-9.]*:\d{1,5}$/.test(f)) throw invalidField(`${field}.hostfwd[${i}]`, f, 'must look like tcp:127.0.0.1:2222-:22');
@@ -96,6 +106,13 @@ export class NetDevice implements Device {
         opt: '-netdev',
         value: [props([['', 'user'], ['id', this.id], ...USER_KEYS.filter((k) => nic[k] !== undefined).map((k) => [k, nic[k]!] as [string, string])]), ...nic.hostfwd.map((f) => `hostfwd=${f}`)].join(','),
         explain: `creates the host side ${this.id} as QEMU's user-mode network (slirp): outgoing NAT through QEMU itself and DHCP (guest ${nic.dhcpstart ?? '10.0.2.15'}${nic.net ? ` on ${nic.net}` : ''}), no root or tap needed${nic.tftp ? `; its TFTP server serves ${nic.tftp}${nic.bootfile ? ` and DHCP offers ${nic.bootfile} for PXE boot` : ''}` : ''}${fwd.length ? `; hostfwd forwards ${fwd.join(', and ')}` : ''}`,
+      };
+    }
+    if (nic.type === 'link') {
+      return {
+        opt: '-netdev',
+        value: props([['', 'stream'], ['id', this.id], ['server', 'on'], ['addr.type', 'unix'], ['addr.path', this.n.linkSocket!]]),
+        explain: `creates the host side ${this.id} as one end of a point-to-point link: QEMU listens on the UNIX socket ${this.n.linkSocket} and sends each Ethernet frame to whoever connects (a lab's link relay) with a 4-byte length before it; no tap, bridge or root needed, and frames go nowhere until something connects`,
       };
     }
     let explain = `creates the host side ${this.id} as the tap device ${tap}: QEMU runs ${scripts!.ifup} ${tap} to put it on network "${nic.network}" and ${scripts!.ifdown} when it goes away`;

@@ -1,0 +1,24 @@
+qemu-system-x86_64 \
+  -name h1,debug-threads=on \
+  -nodefaults \
+  -machine q35 \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 128M \
+  -device pcie-root-port,id=hotplug1,chassis=1 \
+  -device pcie-root-port,id=hotplug2,chassis=2 \
+  -device pcie-root-port,id=hotplug3,chassis=3 \
+  -device pcie-root-port,id=hotplug4,chassis=4 \
+  -netdev stream,id=net0,server=on,addr.type=unix,addr.path=/run/qkvm/h1/net0.sock \
+  -device virtio-net-pci,netdev=net0,mac=52:54:00:0b:00:01,id=net0 \
+  -netdev user,id=net1 \
+  -device virtio-net-pci,netdev=net1,mac=52:54:00:70:ec:29,id=net1 \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/h1/serial.sock,server=on,wait=off,logfile=/run/qkvm/h1/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/h1/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/h1/qemu.pid \
+  -D /run/qkvm/h1/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

@@ -1,0 +1,25 @@
+qemu-system-x86_64 \
+  -name r1,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 128M \
+  -kernel /var/tmp/qkvm-test-cache/demo/vmlinuz \
+  -initrd /var/tmp/qkvm-test-cache/demo/initrd.img \
+  -append 'console=ttyS0 panic=-1 quiet' \
+  -netdev stream,id=net0,server=on,addr.type=unix,addr.path=/run/qkvm/vms/r1/net0.sock \
+  -device virtio-net-pci,netdev=net0,mac=52:54:00:0a:00:01,id=net0 \
+  -netdev stream,id=net1,server=on,addr.type=unix,addr.path=/run/qkvm/vms/r1/net1.sock \
+  -device e1000,netdev=net1,mac=52:54:00:9a:d3:05,id=net1 \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/vms/r1/serial.sock,server=on,wait=off,logfile=/run/qkvm/vms/r1/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -qmp unix:/run/qkvm/vms/r1/qmp.sock,server=on,wait=off \
+  -qmp unix:/run/qkvm/vms/r1/qmp-state.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/vms/r1/qemu.pid \
+  -D /run/qkvm/vms/r1/qemu.log \
+  -S \
+  -sandbox on,obsolete=deny,resourcecontrol=deny
