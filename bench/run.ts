@@ -9,6 +9,7 @@ const benches: [string, () => Promise<BenchResult>][] = [
   ['migrate', async () => (await import('./migrate.js')).benchMigrate()],
   ['net', async () => (await import('./net-throughput.js')).benchNetThroughput()],
   ['relay', async () => (await import('./relay-throughput.js')).benchRelayThroughput()],
+  ['labs', async () => (await import('./labs.js')).benchLabs()],
 ];
 
 const results: BenchResult[] = [];

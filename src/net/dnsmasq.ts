@@ -38,6 +38,13 @@ export function dnsmasqArgv(spec: NetworkSpec, files: DnsmasqFiles = dnsmasqFile
     `--dhcp-range=${range.start},${range.end},${net.netmask}`,
     '--dhcp-no-override',
     '--dhcp-authoritative',
+    // No ICMP probe of an address before offering it: dnsmasq holds every
+    // DHCP reply for 3 s while it waits for an echo that an unconfigured
+    // guest cannot send, which made the demo guest's udhcpc give up its
+    // first round (docs/networking.md, "How fast a guest gets its lease").
+    // On a bridge qkvm made, dnsmasq's own leases file is the record of who
+    // holds what; a static address belongs outside --dhcp-range.
+    '--no-ping',
     `--dhcp-lease-max=${leases}`,
     `--dhcp-leasefile=${files.leaseFile}`,
     `--pid-file=${files.pidFile}`,

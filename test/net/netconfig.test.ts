@@ -54,7 +54,7 @@ describe('dnsmasq argv', () => {
     expect(dnsmasqArgv(spec, files)).toEqual([
       'dnsmasq', '--conf-file=/dev/null', '--strict-order', '--bind-interfaces', '--interface=qkbr-default', '--except-interface=lo',
       '--listen-address=192.168.122.1', '--dhcp-range=192.168.122.2,192.168.122.254,255.255.255.0', '--dhcp-no-override',
-      '--dhcp-authoritative', '--dhcp-lease-max=253', `--dhcp-leasefile=${files.leaseFile}`, `--pid-file=${files.pidFile}`,
+      '--dhcp-authoritative', '--no-ping', '--dhcp-lease-max=253', `--dhcp-leasefile=${files.leaseFile}`, `--pid-file=${files.pidFile}`,
     ]);
   });
   it('takes the range given, and tells isolated guests there is no router', () => {
