@@ -3,12 +3,12 @@
 // QKVM_HOME/images/base/NAME-KEY/, KEY being a hash of every input (suite, size,
 // packages, the build scripts). The same inputs reuse the build; new inputs make
 // a new one beside it. A guest is a qcow2 overlay on its base (templates/debian-12.yaml).
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir, writeFileAtomic } from '../config/atomic.js';
 import { loadExeca } from '../config/lazy.js';
-import { withLock } from '../config/lock.js';
+import { ownerAlive, readLock, startTimeOf, withLock } from '../config/lock.js';
 import { home, projectRoot } from '../config/paths.js';
 import { parseSize } from '../config/size.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
@@ -100,7 +100,8 @@ export async function buildImage(name: string, o: BuildOptions = {}): Promise<{ 
   if (have) return { manifest: have, cached: true };
   if (process.getuid?.() !== 0) throw new QkvmError('HOST', 'image build needs root (mmdebstrap --mode=root, mke2fs -d keeps the files\' owners)', { hint: `sudo qkvm image build ${name}` });
   ensureDir(baseDir);
-  return withLock('image', id, 'building the image', async () => {
+  // The lock lives beside the builds: homes that share a base directory (QKVM_BASE_IMAGES) share it.
+  return withBuildLock(join(baseDir, `.${id}.lock`), async () => {
     const again = readManifest(dir);
     if (again) return { manifest: again, cached: true };
     const partial = join(baseDir, `.${id}.partial`);
@@ -142,6 +143,27 @@ export async function buildImage(name: string, o: BuildOptions = {}): Promise<{ 
     }
     return { manifest, cached: false };
   });
+}
+
+/**
+ * One build of an id at a time, across processes and homes: a lock file made
+ * with O_EXCL holding our pid and start time; a dead owner's lock is taken over.
+ */
+async function withBuildLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const me = JSON.stringify({ pid: process.pid, start: startTimeOf(process.pid), token: randomBytes(8).toString('hex'), reason: 'building the image' });
+  for (let waited = 0; ; waited++) {
+    try {
+      writeFileSync(path, me, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (e: any) {
+      if (e.code !== 'EEXIST') throw e;
+      if (!ownerAlive(readLock(path).info)) { try { unlinkSync(path); } catch { /* raced */ } continue; }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  try { return await fn(); } finally {
+    try { if (readFileSync(path, 'utf8') === me) unlinkSync(path); } catch { /* gone */ }
+  }
 }
 
 /** Every build under the base directory, newest first. Reads only. */
