@@ -2,6 +2,9 @@
 // /var/tmp/qkvm-test-cache/debian-12 (or $QKVM_TEST_CACHE/debian-12), keyed by
 // the build's inputs like `qkvm image build`, and reused by every test that
 // boots a real Debian guest (the image and agent integration tests).
+// Run qkvm with QKVM_BASE_IMAGES=DEBIAN_CACHE (and a private QKVM_HOME/QKVM_RUN):
+// then `qkvm create NAME --template debian-12 --ssh-key KEY.pub` makes an overlay
+// on this build, and `qkvm ssh NAME -- CMD` reaches it (test/image/debian.test.ts).
 import { readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { buildImage, imageInputs, type ImageManifest } from '../../src/image/build.js';
