@@ -111,13 +111,19 @@ const ssh: CommandModule<any, any> = {
     if (a.print) return print(['ssh', ...sshArgs(t, command)].map((s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)).join(' '));
     ensureDir(dirname(home.knownHosts()));
     const { execa } = await import('execa');
+    // One line redrawn on a terminal; a line every 15 s in a log.
+    const tty = process.stderr.isTTY;
     let last = -1;
+    let drew = false;
     await waitForSsh(t, {
       timeoutMs: a.wait * 1000,
-      onWait: (s, what) => { if (s >= last + 5) { last = s; note(`qkvm ssh: ${what} (${s} s)`); } },
+      onWait: (s, what) => {
+        if (tty) { process.stderr.write(`\rqkvm ssh: ${what} (${s} s)\x1b[K`); drew = true; } else if (s >= last + 15) { last = s; note(`qkvm ssh: ${what} (${s} s)`); }
+      },
       // With a known key, a login that works is the mark (cloud-init adds the key after sshd may listen).
       login: t.identity ? async () => (await execa('ssh', sshArgs(t, ['true'], ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10']), { reject: false, stdin: 'ignore' })).exitCode === 0 : undefined,
     });
+    if (drew) process.stderr.write('\r\x1b[K');
     const r = await execa('ssh', sshArgs(t, command), { stdio: 'inherit', reject: false });
     process.exitCode = r.exitCode ?? 255;
   }),
