@@ -122,6 +122,8 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
     // would silently put the guest's memory in a regular file at mem-path.
     if (spec.hugepages) hugepagesPath = hugepagesFor(name, parseSize(spec.memory, 'memory', 'M')).path;
     const caps = await resolveCaps(spec.accel, opts.onNote);
+    // The cloud-init seed, made (or reused, keyed by its content) before anything of the start exists.
+    await ensureSeed(spec);
 
     // A clean slate, then the marker that says a start is under way (and by whom).
     await cleanupRunDir(name, { all: true });
@@ -130,8 +132,6 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
       writeFileSync(runFiles.starting(name), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid) }), { mode: 0o600 });
     } catch (e) { throw runDirError(e, run.vmDir(name)); }
 
-    // The cloud-init seed, made (or reused, keyed by its content) before QEMU opens it.
-    await ensureSeed(spec);
     launched = true;
     const nics = await prepareGuestNetworking(name, spec, caps);
     writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));
