@@ -79,6 +79,8 @@ export function sshArgs(t: SshTarget, command: string[] = [], extra: string[] = 
     '-o', 'StrictHostKeyChecking=accept-new',
     '-o', `UserKnownHostsFile=${home.knownHosts()}`,
     '-o', `HostKeyAlias=${t.hostKeyAlias}`,
+    // qkvm's own file lists only qkvm guests: kept readable (ssh-keygen -F ALIAS finds them either way).
+    '-o', 'HashKnownHosts=no',
     ...(t.identity ? ['-i', t.identity, '-o', 'IdentitiesOnly=yes'] : []),
     ...extra,
     '--', `${t.user}@${t.host}`,

@@ -125,7 +125,7 @@ describe('qkvm ssh', () => {
     const a = sshArgs({ host: '127.0.0.1', port: 22022, user: 'alice', identity: '/k/id', hostKeyAlias: 'qkvm-web-1', via: 'hostfwd' }, ['hostname']);
     expect(a).toEqual([
       '-p', '22022', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'UserKnownHostsFile=/tmp/qkvm-ssh-unit-home/ssh/known_hosts',
-      '-o', 'HostKeyAlias=qkvm-web-1', '-i', '/k/id', '-o', 'IdentitiesOnly=yes', '--', 'alice@127.0.0.1', 'hostname',
+      '-o', 'HostKeyAlias=qkvm-web-1', '-o', 'HashKnownHosts=no', '-i', '/k/id', '-o', 'IdentitiesOnly=yes', '--', 'alice@127.0.0.1', 'hostname',
     ]);
   });
 });

@@ -92,7 +92,9 @@ describe.skipIf(why !== '' && !IN_CI)('a Debian 12 guest from qkvm image build',
     const r = await qkvm(['ssh', GUEST, '--wait', String(BOOT_MS / 1000 - 60), '--', 'hostname'], { timeout: BOOT_MS });
     expect(r.stdout.trim()).toBe(HOSTNAME);
     // The host key went into qkvm's own known_hosts, under the instance's alias.
-    expect(readFileSync(path.join(home, 'ssh', 'known_hosts'), 'utf8')).toMatch(/^qkvm-deb1-[0-9a-f]{8} ssh-ed25519 /m);
+    const id = /instance-id: (deb1-[0-9a-f]{8})/.exec(readFileSync(path.join(home, 'vms', `${GUEST}.yaml`), 'utf8'))![1];
+    const found = spawnSync('ssh-keygen', ['-F', `qkvm-${id}`, '-f', path.join(home, 'ssh', 'known_hosts')], { encoding: 'utf8' });
+    expect(found.stdout).toMatch(new RegExp(`^qkvm-${id} ssh-ed25519 `, 'm'));
   }, BOOT_MS);
 
   it('shutdown powers it off', async () => {
