@@ -25,6 +25,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'remote': async () => (await import('./remote.js')).remoteCommands,
   'web': async () => (await import('./web.js')).webCommands,
   'lab': async () => (await import('./lab.js')).labCommands,
+  'image': async () => (await import('./image.js')).imageCommands,
 };
 
 /** The name of every command and alias, as yargs sees it ('start <name>' -> 'start'). */

@@ -1,0 +1,22 @@
+qemu-system-x86_64 \
+  -name deb,debug-threads=on \
+  -nodefaults \
+  -machine pc \
+  -accel tcg \
+  -smp cpus=2 \
+  -m 1024M \
+  -kernel /var/lib/qkvm/images/base/debian-12-0123456789ab/vmlinuz \
+  -initrd /var/lib/qkvm/images/base/debian-12-0123456789ab/initrd.img \
+  -append 'root=/dev/vda rw console=ttyS0' \
+  -blockdev driver=file,node-name=drive-vda-file,filename=/var/lib/qkvm/images/deb.qcow2 \
+  -blockdev driver=qcow2,node-name=drive-vda,file=drive-vda-file \
+  -device virtio-blk-pci,drive=drive-vda,id=vda \
+  -blockdev driver=file,node-name=drive-hda-file,filename=cidata.iso,read-only=on \
+  -blockdev driver=raw,node-name=drive-hda,file=drive-hda-file,read-only=on \
+  -device ide-cd,drive=drive-hda,id=hda,bus=ide.0,unit=0 \
+  -netdev user,id=net0,hostfwd=tcp:127.0.0.1:22022-:22 \
+  -device virtio-net-pci,netdev=net0,mac=52:54:00:b6:56:18,id=net0 \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -serial stdio \
+  -sandbox on,obsolete=deny,resourcecontrol=deny
