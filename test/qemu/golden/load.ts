@@ -25,6 +25,7 @@ export const goldenRun = (name: string) => ({
   serialLog: `/run/qkvm/${name}/serial.log`,
   pidFile: `/run/qkvm/${name}/qemu.pid`,
   qemuLog: `/run/qkvm/${name}/qemu.log`,
+  agentSocket: `/run/qkvm/${name}/qga.sock`,
 });
 
 export const GOLDEN_SCRIPTS = { ifup: '/usr/lib/qkvm/scripts/qemu-ifup', ifdown: '/usr/lib/qkvm/scripts/qemu-ifdown' };
