@@ -14,7 +14,7 @@ const create = (c: string): CommandModule<any, any> => ({
   handler: action(async (a: any) => {
     const bar = progressBar('snapshot');
     const s = await createSnapshot(a.name, a.snap, { description: a.description, onProgress: (f) => bar.update(f) });
-    bar.done(`snapshot ${s.name} of ${a.name} created (${s.live ? 'with RAM state' : 'disk-only'})`);
+    bar.done(`snapshot ${s.name} of ${a.name} created (${s.live ? 'with RAM state' : 'disk-only'}${s.fsfreeze ? `; guest agent froze ${s.fsfreeze.frozen} filesystem(s) around it, thawed ${s.fsfreeze.thawed}` : ''})`);
     print(s.name);
   }),
 });

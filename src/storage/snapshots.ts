@@ -144,7 +144,8 @@ function snapshotDisksLenient(spec: VmSpec): SnapshotDisk[] {
 
 export interface CreateSnapshotOptions { description?: string; onProgress?: ProgressCallback }
 
-export async function createSnapshot(name: string, snap: string | undefined, o: CreateSnapshotOptions = {}): Promise<SnapshotMeta & { live: boolean }> {
+/** fsfreeze: set when the guest agent froze the guest's filesystems around a live snapshot. */
+export async function createSnapshot(name: string, snap: string | undefined, o: CreateSnapshotOptions = {}): Promise<SnapshotMeta & { live: boolean; fsfreeze?: { frozen: number; thawed: number } }> {
   return withLock('vm', name, 'taking a snapshot', async () => {
     const spec = loadVm(name);
     const book = readBook(name);
@@ -156,13 +157,22 @@ export async function createSnapshot(name: string, snap: string | undefined, o: 
     if (book.snapshots.some((s) => s.name === tag) || existing.some((s) => s.name === tag)) {
       throw new QkvmError('EXISTS', `guest "${name}" already has a snapshot "${tag}"`, { hint: 'pick another name, or delete the old one first' });
     }
+    let fsfreeze: { frozen: number; thawed: number } | undefined;
     if (running) {
       await withGuestQmp(name, async (qmp) => {
         const live = await liveSnapshotDisks(qmp, name);
         const taken = await diskSnapshots(live[0].path, true);
         if (taken.some((s) => s.name === tag)) throw new QkvmError('EXISTS', `guest "${name}" already has a snapshot "${tag}"`);
         // The RAM and device state go into the first disk's image.
-        await runJob(qmp, 'snapshot-save', { tag, vmstate: live[0].node, devices: live.map((d) => d.node) }, o.onProgress);
+        const save = () => runJob(qmp, 'snapshot-save', { tag, vmstate: live[0].node, devices: live.map((d) => d.node) }, o.onProgress);
+        // With an answering guest agent the guest's filesystems are frozen around the save (as Proxmox does).
+        const { agentAnswers, withAgent } = await import('../agent/session.js');
+        if (await agentAnswers(name, 2000) === 'answers') {
+          const { withFrozenFilesystems } = await import('../agent/freeze.js');
+          fsfreeze = (await withAgent(name, (qga) => withFrozenFilesystems(qga, name, save))).freeze;
+        } else {
+          await save();
+        }
       });
     } else {
       const done: string[] = [];
@@ -181,7 +191,7 @@ export async function createSnapshot(name: string, snap: string | undefined, o: 
     const meta = { name: tag, description: o.description, created: new Date().toISOString(), vmState: running };
     const next = addSnapshot(book, meta);
     writeBook(name, next);
-    return { ...next.snapshots.find((s) => s.name === tag)!, live: running };
+    return { ...next.snapshots.find((s) => s.name === tag)!, live: running, fsfreeze };
   });
 }
 
