@@ -13,7 +13,7 @@ export const AGENT_TIMEOUTS = {
   setPassword: 30_000,
 } as const;
 
-export interface GuestInfoReply { version: string; supported_command: { name: string; enabled: boolean; 'success-response': boolean }[] }
+export interface GuestInfoReply { version: string; supported_commands: { name: string; enabled: boolean; 'success-response': boolean }[] }
 export interface GuestOsInfo { id?: string; name?: string; 'pretty-name'?: string; version?: string; 'version-id'?: string; 'kernel-release'?: string; 'kernel-version'?: string; machine?: string }
 export interface GuestUser { user: string; 'login-time': number; domain?: string }
 export interface GuestIpAddress { 'ip-address-type': 'ipv4' | 'ipv6'; 'ip-address': string; prefix: number }

@@ -69,8 +69,8 @@ const agentCommand: CommandModule<any, any> = {
         case 'info': {
           const i = await c.agentInfo(qga);
           if (a.json) return printJson(i);
-          const enabled = i.supported_command.filter((x) => x.enabled).map((x) => x.name).sort();
-          const disabled = i.supported_command.filter((x) => !x.enabled).map((x) => x.name).sort();
+          const enabled = i.supported_commands.filter((x) => x.enabled).map((x) => x.name).sort();
+          const disabled = i.supported_commands.filter((x) => !x.enabled).map((x) => x.name).sort();
           return print(keyValues([['Version', i.version], ['Commands', enabled.join(' ')], ['Disabled', disabled.join(' ') || 'none']]));
         }
         case 'exec': {
