@@ -69,9 +69,11 @@ export class AgentCommandError extends AgentError {
 
   constructor(command: string, errorClass: string, desc: string) {
     super('AGENT_COMMAND', `guest agent: ${command}: ${desc} (${errorClass})`, {
-      hint: errorClass === 'CommandNotFound' || /has been disabled|not supported|not found/i.test(desc)
-        ? 'this qemu-ga does not offer it: `qkvm agent NAME info` lists what it supports'
-        : undefined,
+      hint: /frozen state/i.test(desc)
+        ? 'the guest\'s filesystems are frozen, and qemu-ga refuses most commands until they are thawed: `qkvm agent NAME fsfreeze thaw`'
+        : errorClass === 'CommandNotFound' || /has been disabled|not supported/i.test(desc)
+          ? 'this qemu-ga does not offer it: `qkvm agent NAME info` lists what it supports'
+          : undefined,
     });
     this.name = 'AgentCommandError';
     this.command = command;

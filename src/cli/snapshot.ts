@@ -51,7 +51,7 @@ const revert = (c: string): CommandModule<any, any> => ({
   handler: action(async (a: any) => {
     const bar = progressBar('revert');
     const r = await revertSnapshot(a.name, a.current ? undefined : a.snap, { onProgress: (f) => bar.update(f) });
-    bar.done(`${a.name} reverted to ${r.name}${r.live ? ' (RAM state loaded)' : ' (disks only)'}`);
+    bar.done(`${a.name} reverted to ${r.name}${r.live ? ' (RAM state loaded)' : ' (disks only)'}${r.thawed !== undefined ? `; guest agent thawed ${r.thawed} filesystem(s) frozen in the snapshot` : ''}`);
   }),
 });
 

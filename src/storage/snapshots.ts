@@ -188,7 +188,7 @@ export async function createSnapshot(name: string, snap: string | undefined, o: 
       }
       o.onProgress?.(1);
     }
-    const meta = { name: tag, description: o.description, created: new Date().toISOString(), vmState: running };
+    const meta = { name: tag, description: o.description, created: new Date().toISOString(), vmState: running, ...(fsfreeze ? { fsFrozen: true } : {}) };
     const next = addSnapshot(book, meta);
     writeBook(name, next);
     return { ...next.snapshots.find((s) => s.name === tag)!, live: running, fsfreeze };
@@ -202,7 +202,29 @@ async function findSnapshot(name: string, snap: string, path: string, running: b
 }
 
 /** Reverts to SNAP, or to the current snapshot when snap is undefined. */
-export async function revertSnapshot(name: string, snap: string | undefined, o: { onProgress?: ProgressCallback } = {}): Promise<{ name: string; live: boolean }> {
+/**
+ * After a live revert: a guest whose filesystems were frozen in the snapshot is
+ * thawed through its agent. Returns how many were thawed (undefined: nothing to do).
+ */
+async function thawAfterLoad(name: string, frozenInSnapshot: boolean): Promise<number | undefined> {
+  const { agentAnswers, withAgent } = await import('../agent/session.js');
+  if (!frozenInSnapshot) {
+    // Snapshots from before this flag, or another tool's: thaw only what the agent says is frozen.
+    if (await agentAnswers(name, 1000) !== 'answers') return undefined;
+  }
+  const { fsfreezeStatus, fsthaw } = await import('../agent/commands.js');
+  try {
+    return await withAgent(name, async (qga) => ((await fsfreezeStatus(qga)) === 'frozen' ? fsthaw(qga) : undefined), { syncTimeoutMs: 10_000 });
+  } catch (e) {
+    if (!frozenInSnapshot) return undefined;
+    throw new QkvmError('STATE', `guest "${name}" was reverted, but its filesystems stay frozen (the snapshot was taken frozen): ${(e as Error).message}`, {
+      hint: `thaw them: \`qkvm agent ${name} fsfreeze thaw\``, cause: e,
+    });
+  }
+}
+
+/** thawed: how many filesystems the guest agent thawed after a live revert. */
+export async function revertSnapshot(name: string, snap: string | undefined, o: { onProgress?: ProgressCallback } = {}): Promise<{ name: string; live: boolean; thawed?: number }> {
   return withLock('vm', name, 'reverting to a snapshot', async () => {
     const book = readBook(name);
     const tag = snap ?? book.current;
@@ -233,7 +255,9 @@ export async function revertSnapshot(name: string, snap: string | undefined, o: 
         }
       });
       writeBook(name, revertTo(book, tag));
-      return { name: tag, live: true };
+      // A snapshot taken with frozen filesystems loads a frozen guest: thaw it, as the snapshot itself did.
+      const thawed = await thawAfterLoad(name, book.snapshots.find((x) => x.name === tag)?.fsFrozen === true);
+      return { name: tag, live: true, thawed };
     }
     const disks = snapshotDisks(loadVm(name));
     // Check every disk first, so a missing snapshot changes nothing.

@@ -140,6 +140,15 @@ describe('QgaClient', () => {
     expect(e.hint).toContain('agent NAME info');
   });
 
+  it('a refusal because the guest is frozen says how to thaw it', async () => {
+    const c = await open(async (msg, io) => {
+      if (msg.execute === 'guest-sync-delimited') return io.write(syncReply(msg));
+      await io.write(JSON.stringify({ error: { class: 'CommandNotFound', desc: 'Command guest-exec has been disabled: the agent is in frozen state' }, id: msg.id }) + '\n');
+    });
+    const e = await c.execute('guest-exec').catch((x) => x);
+    expect(e.hint).toContain('fsfreeze thaw');
+  });
+
   it('a command that answers only on failure: silence is success, an error is an error', async () => {
     let fail = false;
     const c = await open(async (msg, io) => {
