@@ -14,10 +14,15 @@ set -euo pipefail
 # kmod                             modinfo, to read the kernel modules' dependencies
 # dnsmasq-base, nftables, iproute2 DHCP/DNS, NAT and taps/bridges for networks
 # gzip                             compresses the initramfs
-# xorriso                          reads installer ISOs (virt-install --location) without mounting
+# xorriso                          reads installer ISOs (virt-install --location) without mounting;
+#                                  writes cloud-init NoCloud seeds (qkvm image, src/image/seed.ts)
+# mmdebstrap, e2fsprogs            qkvm image build debian-12: the root tree, then mke2fs -d
+# openssh-client                   qkvm ssh (ssh), test keys (ssh-keygen)
+# openssl                          create --password-stdin hashes with openssl passwd -6
 PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
+  mmdebstrap e2fsprogs openssh-client openssl
 )
 
 die() {

@@ -38,3 +38,7 @@ export { bridgeSetup, planBridgeSetup } from './net/bridgesetup.js';
 export { explainCommandLine, formatExplanation, specFromCommandLine } from './qemu/legacy/index.js';
 export { hugepagesStatus, reserveHugepages, mountHugetlbfs, unmountHugetlbfs, hugepagesFor, type HugepagesStatus } from './host/hugepages.js';
 export { ksmStatus, setKsm, type KsmStatus } from './host/ksm.js';
+export { buildImage, listImages, findImage, removeImage, imageInputs, IMAGES, type ImageManifest } from './image/build.js';
+export { renderSeed, seedKey, newInstanceId } from './image/cloud-init.js';
+export { ensureSeed, seedFile } from './image/seed.js';
+export { sshTarget, sshArgs, waitForSsh, type SshTarget } from './image/ssh.js';

@@ -23,6 +23,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'virt-install': async () => (await import('./virt-install.js')).virtInstallCommands,
   'virsh': async () => (await import('./virsh-commands.js')).virshCommands,
   'agent': async () => (await import('./agent.js')).agentCommands,
+  'image': async () => (await import('./image.js')).imageCommands,
 };
 
 /** The name of every command and alias, as yargs sees it ('start <name>' -> 'start'). */

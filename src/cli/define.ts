@@ -44,6 +44,13 @@ export function parseNetworkFlag(text: string, hostfwd: string[] = []): Record<s
   return nic;
 }
 
+/** The first line of stdin (a password for --password-stdin): never from argv. */
+async function readStdinLine(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text.replace(/\r?\n$/, '');
+}
+
 export const defineCommands: CommandModule<any, any>[] = [
   {
     command: 'create <name>',
@@ -65,11 +72,17 @@ export const defineCommands: CommandModule<any, any>[] = [
       .option('boot', { type: 'string', describe: 'boot order, e.g. cd or n' })
       .option('autostart', { type: 'boolean' })
       .option('description', { type: 'string' })
+      .option('ssh-key', { type: 'string', array: true, describe: 'cloud-init: a public key file for the user (e.g. ~/.ssh/id_ed25519.pub)' })
+      .option('user', { type: 'string', describe: 'cloud-init: the user to create (default debian)' })
+      .option('hostname', { type: 'string', describe: "cloud-init: the guest's hostname (default: its name)" })
+      .option('cloud-init', { type: 'string', describe: 'cloud-init: a #cloud-config user-data file, merged under the flags above' })
+      .option('password-stdin', { type: 'boolean', default: false, describe: "cloud-init: read the user's password from stdin; stored only as a SHA-512 crypt hash" })
       .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing definition' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'print the definition, save nothing' })
       .option('allow-extra-args', { type: 'boolean', default: false, describe: "allow the definition's raw extraArgs (e.g. from --from-cmdline)" })
       .option('allow-programs', { type: 'boolean', default: false, describe: 'also allow extraArgs that make QEMU run programs as root' })
       .example('qkvm create web --template linux-server --memory 2G', '')
+      .example('qkvm create web --template debian-12 --ssh-key ~/.ssh/id_ed25519.pub --hostname web', 'a Debian guest; then qkvm start web && qkvm ssh web')
       .example('qkvm create lab --disk lab.qcow2,size=10G --cdrom debian.iso --network default --vnc 1', '')
       .example('qkvm create xp --from-cmdline -- qemu-kvm -m 512 -hda xp.qcow2 -net nic -net user', ''),
     handler: action(async (a) => {
@@ -106,10 +119,15 @@ export const defineCommands: CommandModule<any, any>[] = [
         overrides.display = { type: 'vnc', display: Number(m[2]), ...(m[1] ? { listen: m[1] } : {}) };
       }
       if (a.boot) overrides.boot = { order: a.boot };
+      const password = a.passwordStdin ? await readStdinLine() : undefined;
+      const ci = await (await import('../image/flags.js')).cloudInitFromFlags({ sshKey: a.sshKey, user: a.user, hostname: a.hostname, cloudInit: a.cloudInit, password });
+      if (ci) overrides.cloudInit = ci;
       const { createGuest, templateSpec, parseVmSpec, exposureWarnings } = await api();
       if (a.dryRun) {
         const base = a.template ? templateSpec(a.template, a.name) : { name: a.name };
-        const spec = { ...base, ...overrides, name: a.name };
+        const spec: Record<string, unknown> = { ...base, ...overrides, name: a.name };
+        const baseCi = (base as { cloudInit?: object }).cloudInit;
+        if (baseCi && overrides.cloudInit) spec.cloudInit = { ...baseCi, ...(overrides.cloudInit as object) };
         for (const w of exposureWarnings(parseVmSpec(spec, `guest "${a.name}"`))) warn(w);
         const YAML = (await import('yaml')).default;
         return print(YAML.stringify(spec));

@@ -113,6 +113,15 @@ export const home = {
   labsDir: () => join(qkvmHome(), 'labs'),
   /** A lab's own records: the file it was brought up with and what it created (src/lab/). */
   labDir: (name: string) => join(qkvmHome(), 'labs', lab(name)),
+  /** A guest's cloud-init NoCloud seeds (cidata-KEY.iso, keyed by content; src/image/seed.ts). */
+  seedDir: (name: string) => join(qkvmHome(), 'seeds', vm(name)),
+  /**
+   * Base images built by `qkvm image build` (src/image/build.ts), one directory per build.
+   * QKVM_BASE_IMAGES shares one set between homes (the tests' host-wide cache); checked like QKVM_HOME.
+   */
+  baseImagesDir: () => (process.env.QKVM_BASE_IMAGES ? checkedDir(resolve(process.env.QKVM_BASE_IMAGES), 'QKVM_BASE_IMAGES') : join(qkvmHome(), 'images', 'base')),
+  /** qkvm's own known_hosts for `qkvm ssh` (host keys keyed by the guest's instance-id). */
+  knownHosts: () => join(qkvmHome(), 'ssh', 'known_hosts'),
 };
 
 /**

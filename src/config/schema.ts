@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { MAX_MEMORY, MAX_RAW, parseSize, sizeProblem } from './size.js';
 import { invalid } from '../errors.js';
+import { CloudInit } from './cloud-init.js';
 
 import { NAME_RE, NAME_RULE, validateName } from './name.js';
 
@@ -166,6 +167,8 @@ export const VmSpec = z.object({
   extraArgs: z.array(z.string().max(LIMITS.text)).max(LIMITS.extraArgs).default([]),
   /** Free text, kept with the definition. */
   description: z.string().max(LIMITS.text).optional(),
+  /** A cloud-init NoCloud seed (an ISO labelled cidata) attached as a read-only CD-ROM (src/image/seed.ts). */
+  cloudInit: CloudInit.optional(),
 }).strict().superRefine((s, ctx) => {
   if ((s.initrd || s.append) && !s.kernel) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['kernel'], message: 'initrd and append need a kernel' });

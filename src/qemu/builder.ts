@@ -20,6 +20,8 @@ import { Storage } from './devices/block.js';
 import { Daemon, Extra, Qmp, RunState } from './devices/runtime.js';
 import { Sandbox } from './devices/sandbox.js';
 
+import { explainSeed, seedDisk } from './devices/seed.js';
+
 export type { Option } from './devices/option.js';
 
 /** The per-guest files of a started guest (see config/paths.ts, `run`). */
@@ -48,6 +50,8 @@ export interface BuildContext {
   scripts?: { ifup: string; ifdown: string };
   /** Where hugetlbfs is mounted (default /dev/hugepages). */
   hugepagesPath?: string;
+  /** The cloud-init seed ISO of a definition with a cloudInit block (src/image/seed.ts `seedFile`). */
+  seed?: string;
 }
 
 export interface QemuCommand {
@@ -78,12 +82,15 @@ export function buildDevices(spec: VmSpec, ctx: BuildContext): Device[] {
     maxMemory: spec.maxMemory,
     slots: spec.memorySlots,
   });
-  const targets = assignTargets(spec.disks);
-  const storage = new Storage(spec.disks.map((disk, i) => ({
-    field: `disks[${i}]`,
+  // The cloud-init seed is one more CD-ROM after the definition's own disks.
+  const seed = spec.cloudInit ? seedDisk(machine, ctx.seed ?? 'cidata.iso') : undefined;
+  const disks = seed ? [...spec.disks, seed] : spec.disks;
+  const targets = assignTargets(disks);
+  const storage = new Storage(disks.map((disk, i) => ({
+    field: disk === seed ? 'cloudInit' : `disks[${i}]`,
     disk,
     target: targets[i],
-    path: ctx.resolveDisk ? ctx.resolveDisk(disk.file) : disk.file,
+    path: disk === seed || !ctx.resolveDisk ? disk.file : ctx.resolveDisk(disk.file),
     machine,
   })), machine);
   const nics = spec.nics.map((nic, i) => new NetDevice({
@@ -127,6 +134,7 @@ export function buildCommand(spec: VmSpec, ctx: BuildContext): QemuCommand {
   const devices = buildDevices(spec, ctx);
   for (const d of devices) d.validate();
   const options = devices.flatMap((d) => d.toArgs());
+  if (spec.cloudInit) explainSeed(options, ctx.seed ?? 'cidata.iso');
   const args = options.flatMap((o) => (o.value === undefined ? [o.opt] : [o.opt, o.value]));
   return { binary: ctx.caps.binary, args, options };
 }

@@ -13,6 +13,10 @@ import { exposureWarnings } from '../config/exposure.js';
 import { QkvmError, invalid, notFound } from '../errors.js';
 import { guestStatus, isActive } from './state.js';
 import { removeAllowance, storeTrust, type Grant } from '../config/trust.js';
+import { listVmNames } from '../config/store.js';
+import { listImages } from '../image/build.js';
+import { newInstanceId } from '../image/cloud-init.js';
+import { hostfwdPorts, pickPort } from '../image/port.js';
 
 export function templateNames(): string[] {
   try {
@@ -20,16 +24,52 @@ export function templateNames(): string[] {
   } catch { return []; }
 }
 
-/** A template with its placeholders filled: {{name}}, {{images}}, {{demo}}. */
-export function templateSpec(template: string, name: string): VmSpecInput {
+/**
+ * A template with its placeholders filled: {{name}}, {{images}}, {{demo}},
+ * {{image:IMAGE}} (the directory of the newest build of IMAGE, `qkvm image
+ * build`) and {{ssh-port}} (a free loopback port for the ssh hostfwd). The
+ * template-only key `linkedClone:` (a base disk) is returned apart: createGuest
+ * makes the first disk a qcow2 overlay on it.
+ */
+export function templateParts(template: string, name: string): { spec: VmSpecInput; linkedClone?: string } {
   if (!templateNames().includes(template)) {
     throw notFound(`no template "${template}"`, `templates: ${templateNames().join(', ')}`);
   }
-  const text = readFileSync(join(templatesDir(), `${template}.yaml`), 'utf8')
+  let text = readFileSync(join(templatesDir(), `${template}.yaml`), 'utf8')
     .replaceAll('{{name}}', name)
     .replaceAll('{{images}}', home.imagesDir())
     .replaceAll('{{demo}}', home.demoDir());
-  return { ...(YAML.parse(text) as VmSpecInput), name };
+  if (text.includes('{{image:')) text = text.replace(/\{\{image:([a-z0-9.-]+)\}\}/g, (_m, img: string) => baseImageDir(img));
+  if (text.includes('{{ssh-port}}')) text = text.replaceAll('{{ssh-port}}', String(sshPortFor(name)));
+  const { linkedClone, ...doc } = YAML.parse(text) as VmSpecInput & { linkedClone?: string };
+  return { spec: { ...doc, name }, ...(linkedClone ? { linkedClone } : {}) };
+}
+
+export function templateSpec(template: string, name: string): VmSpecInput {
+  return templateParts(template, name).spec;
+}
+
+/** The newest build of a base image, or where it would be (createGuest then says to build it). */
+function baseImageDir(image: string): string {
+  const newest = listImages().find((m) => m.image === image);
+  return newest?.dir ?? join(home.baseImagesDir(), `${image}-not-built`);
+}
+
+/** A loopback port no defined guest's hostfwd names and nothing listens on. */
+function sshPortFor(name: string): number {
+  const taken: number[] = [];
+  for (const other of listVmNames()) {
+    if (other === name) continue;
+    try { for (const n of loadVm(other).nics) taken.push(...hostfwdPorts(n.hostfwd)); } catch { /* unreadable: skip */ }
+  }
+  return pickPort(name, taken);
+}
+
+/** Deep enough for a cloudInit block: the flags' fields over the template's. */
+function mergeCloudInit(base: VmSpecInput, over: Partial<VmSpecInput> | undefined): VmSpecInput['cloudInit'] {
+  const a = base.cloudInit, b = over?.cloudInit;
+  if (!a && !b) return undefined;
+  return { ...(a ?? {}), ...(b ?? {}) };
 }
 
 export interface CreateOptions {
@@ -64,8 +104,12 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
     if (vmExists(name) && !opts.overwrite) {
       throw new QkvmError('EXISTS', `guest "${name}" is already defined`, { hint: `pick another name, or \`qkvm undefine ${name}\` first` });
     }
-    const base: VmSpecInput = opts.template ? templateSpec(opts.template, name) : { name };
+    const parts = opts.template ? templateParts(opts.template, name) : { spec: { name } as VmSpecInput };
+    const base = parts.spec;
     const input: VmSpecInput = { ...base, ...opts.overrides, name };
+    const cloudInit = mergeCloudInit(base, opts.overrides);
+    // A new guest is a new cloud-init instance: its own instance-id, kept in the definition.
+    if (cloudInit) input.cloudInit = { ...cloudInit, 'instance-id': cloudInit['instance-id'] ?? newInstanceId(name) };
     const spec = parseVmSpec(input, `guest "${name}"`);
     await assertMacsUnique(spec);
     await assertPlacement(spec, name);
@@ -74,6 +118,16 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
     const { createImage } = await import('../storage/qemu-img.js');
     const { formatOf } = await import('../qemu/devices/block.js');
     const { resolveDiskPath } = await import('../storage/resolve.js');
+    if (parts.linkedClone && spec.disks[0]) {
+      const base = parts.linkedClone;
+      if (!existsSync(base)) throw notFound(`template "${opts.template}" needs its base image ${base}, which is not built`, `build it first: qkvm image build ${opts.template}`);
+      const path = resolveDiskPath(spec.disks[0].file);
+      if (existsSync(path)) throw new QkvmError('EXISTS', `${path} already exists`, { hint: `qkvm never overwrites an image: remove it, or pick another name than "${name}"` });
+      ensureDir(dirname(path));
+      // A linked clone: the guest writes only to its overlay; the base stays as built.
+      await createImage({ file: path, format: 'qcow2', backingFile: base, backingFormat: 'qcow2', owner: { by: 'create', guest: name } });
+      created.push(path);
+    }
     for (const [i, size] of Object.entries(opts.diskSizes ?? {})) {
       const d = spec.disks[Number(i)];
       const path = resolveDiskPath(d.file);
@@ -135,6 +189,8 @@ export async function undefineGuest(name: string, opts: { removeStorage?: boolea
     }
     removeVmFile(name);
     removeAllowance(name);
+    // The cloud-init seeds qkvm made for it (cidata-KEY.iso only).
+    (await import('../image/seed.js')).removeSeeds(name);
     const { resolveDiskPath } = await import('../storage/resolve.js');
     const kept = [...new Set(spec.disks.map((d) => resolveDiskPath(d.file)))].filter((p) => !removed.includes(p));
     return { removed, kept, why };

@@ -23,6 +23,7 @@ import { checkAtStart } from '../config/trust.js';
 import { exposureWarnings } from '../config/exposure.js';
 import { hugepagesFor, hugepagesStatus } from '../host/hugepages.js';
 import { parseSize } from '../config/size.js';
+import { ensureSeed, seedFile } from '../image/seed.js';
 
 export interface StartOptions {
   /** Leave the vCPUs stopped (`qkvm resume` starts them). */
@@ -68,6 +69,7 @@ export function commandFor(spec: VmSpec, caps: HostCaps, opts: { nics?: Resolved
     nics: opts.nics,
     scripts: { ifup: scripts.ifup(), ifdown: scripts.ifdown() },
     hugepagesPath: opts.hugepagesPath ?? (spec.hugepages ? hugetlbfsMount() : undefined),
+    seed: seedFile(spec),
   });
   // A second monitor, so that list and info answer while a long command holds the first.
   const extra = { opt: '-qmp', value: `unix:${stateSocket(spec.name)},server=on,wait=off`, explain: 'A second QMP monitor that qkvm keeps for status queries (list, info), so they answer even while a long command holds the first.' };
@@ -129,6 +131,8 @@ export async function startGuest(name: string, opts: StartOptions = {}): Promise
       writeFileSync(runFiles.starting(name), JSON.stringify({ pid: process.pid, start: processStartTime(process.pid) }), { mode: 0o600 });
     } catch (e) { throw runDirError(e, run.vmDir(name)); }
 
+    // The cloud-init seed, made (or reused, keyed by its content) before QEMU opens it.
+    await ensureSeed(spec);
     launched = true;
     const nics = await prepareGuestNetworking(name, spec, caps);
     writeFileAtomic(run.startedSpec(name), JSON.stringify({ ...spec, _nics: nics }, null, 2));

@@ -15,6 +15,7 @@ import { guestRunState } from './qmp.js';
 import { parseDiskRef } from './resolve.js';
 import { writeCloneRecord, type CloneRecord } from './links.js';
 import { forgetOwned } from './owned.js';
+import { newInstanceId } from '../image/cloud-init.js';
 
 export interface CloneOptions {
   linked?: boolean;
@@ -110,6 +111,8 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
         disks,
         nics: spec.nics.map(({ mac: _mac, ...n }, i) => (o.macs?.[i] ? { ...n, mac: o.macs[i] } : n)) as VmSpec['nics'],
         autostart: false,
+        // A new cloud-init instance: the clone runs cloud-init's per-instance steps (host keys, hostname) again.
+        ...(spec.cloudInit ? { cloudInit: { ...spec.cloudInit, 'instance-id': newInstanceId(newName) } } : {}),
       };
       saveVm(clone);
       writeCloneRecord(newName, record);

@@ -12,17 +12,37 @@ const render = (file: string, name: string): VmSpec => {
   const text = readFileSync(path.join(templatesDir(), file), 'utf8')
     .replaceAll('{{name}}', name)
     .replaceAll('{{images}}', '/var/lib/qkvm/images')
-    .replaceAll('{{demo}}', '/var/lib/qkvm/cache/demo');
+    .replaceAll('{{demo}}', '/var/lib/qkvm/cache/demo')
+    .replaceAll('{{image:debian-12}}', '/var/lib/qkvm/images/base/debian-12-0123456789ab')
+    .replaceAll('{{ssh-port}}', '22022');
   expect(text).not.toMatch(/\{\{/);
-  return parseVmSpec(parse(text), file);
+  // linkedClone is the template's own key (createGuest's), not the definition's.
+  const { linkedClone: _base, ...doc } = parse(text);
+  return parseVmSpec(doc, file);
 };
 const args = (spec: VmSpec) => buildCommand(spec, { caps: GOLDEN_CAPS, scripts: GOLDEN_SCRIPTS }).args;
 
 describe('templates', () => {
   const files = readdirSync(templatesDir()).filter((f) => f.endsWith('.yaml')).sort();
 
-  it('are the five documented ones', () => {
-    expect(files).toEqual(['demo.yaml', 'linux-server.yaml', 'microvm.yaml', 'pxe.yaml', 'winxp-lab.yaml']);
+  it('are the six documented ones', () => {
+    expect(files).toEqual(['debian-12.yaml', 'demo.yaml', 'linux-server.yaml', 'microvm.yaml', 'pxe.yaml', 'winxp-lab.yaml']);
+  });
+
+  it('debian-12: a direct-kernel guest on an overlay, 1G, 2 vCPUs, ssh forwarded on loopback, a cloud-init seed', () => {
+    const s = render('debian-12.yaml', 'web');
+    expect(s).toMatchObject({
+      accel: 'auto', memory: '1G', smp: 2, serial: true,
+      kernel: '/var/lib/qkvm/images/base/debian-12-0123456789ab/vmlinuz',
+      initrd: '/var/lib/qkvm/images/base/debian-12-0123456789ab/initrd.img',
+      append: 'root=/dev/vda rw console=ttyS0', cloudInit: { user: 'debian' },
+    });
+    expect(s.disks).toEqual([expect.objectContaining({ file: 'web.qcow2', format: 'qcow2', bus: 'virtio' })]);
+    expect(s.nics).toEqual([expect.objectContaining({ type: 'user', hostfwd: ['tcp:127.0.0.1:22022-:22'] })]);
+    const a = args(s);
+    // The seed: a read-only IDE CD-ROM after the root disk.
+    expect(a).toContain('driver=file,node-name=drive-hda-file,filename=cidata.iso,read-only=on');
+    expect(a).toContain('ide-cd,drive=drive-hda,id=hda,bus=ide.0,unit=0');
   });
 
   for (const f of files) {

@@ -1,0 +1,122 @@
+// `qkvm ssh NAME [-- CMD]`: where the guest's sshd is reachable from here (a
+// user NIC's hostfwd to port 22, else the DHCP lease of a network NIC), who to
+// log in as (the cloudInit block's user), and the ssh command that does it,
+// with qkvm's own known_hosts keyed by the guest's cloud-init instance-id.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { home } from '../config/paths.js';
+import type { VmSpec } from '../config/schema.js';
+import { QkvmError } from '../errors.js';
+import { sshUser } from './cloud-init.js';
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  user: string;
+  /** The private key to offer, when qkvm knows which one matches the guest's authorized keys. */
+  identity?: string;
+  /** The name host keys are kept under in qkvm's known_hosts: a new instance has new keys. */
+  hostKeyAlias: string;
+  via: 'hostfwd' | 'lease';
+}
+
+/** The host side of a user NIC's forward to the guest's port 22, from rules like tcp:127.0.0.1:22022-:22. */
+export function hostfwdToSsh(rules: string[]): { host: string; port: number } | undefined {
+  for (const r of rules) {
+    const m = /^tcp:([0-9.]*):(\d+)-([0-9.]*):22$/.exec(r);
+    if (m) return { host: !m[1] || m[1] === '0.0.0.0' ? '127.0.0.1' : m[1], port: Number(m[2]) };
+  }
+  return undefined;
+}
+
+/** The key body (the base64 part) of a public key line. */
+const keyBody = (line: string) => line.trim().split(/\s+/)[1];
+
+/** The private key whose .pub is one of `keys`: the block's identity first, then ~/.ssh/*.pub. */
+export function findIdentity(keys: string[], identity?: string, sshDir = join(homedir(), '.ssh')): string | undefined {
+  if (identity && existsSync(identity)) return identity;
+  const bodies = new Set(keys.map(keyBody));
+  let files: string[] = [];
+  try { files = readdirSync(sshDir).filter((f) => f.endsWith('.pub')).sort(); } catch { return undefined; }
+  for (const f of files) {
+    let text = '';
+    try { text = readFileSync(join(sshDir, f), 'utf8'); } catch { continue; }
+    const priv = join(sshDir, f.slice(0, -4));
+    if (bodies.has(keyBody(text)) && existsSync(priv)) return priv;
+  }
+  return undefined;
+}
+
+/** Where to reach a guest's sshd: a hostfwd to port 22 on a user NIC first, then a network NIC's lease. */
+export async function sshTarget(spec: VmSpec): Promise<SshTarget> {
+  const ci = spec.cloudInit;
+  const common = {
+    user: sshUser(ci),
+    identity: findIdentity(ci?.ssh_authorized_keys ?? [], ci?.identity),
+    hostKeyAlias: `qkvm-${ci?.['instance-id'] ?? spec.name}`,
+  };
+  for (const n of spec.nics) {
+    const fwd = n.type === 'user' ? hostfwdToSsh(n.hostfwd) : undefined;
+    if (fwd) return { ...fwd, ...common, via: 'hostfwd' };
+  }
+  if (spec.nics.some((n) => n.type === 'network')) {
+    const { domifaddr } = await import('../net/addr.js');
+    const addr = (await domifaddr(spec.name)).find((a) => a.address && a.source === 'lease');
+    if (addr?.address) return { host: addr.address, port: 22, ...common, via: 'lease' };
+    throw new QkvmError('STATE', `guest "${spec.name}" has no DHCP lease yet on its network`, { hint: `wait for it to boot, then \`qkvm domifaddr ${spec.name}\`` });
+  }
+  throw new QkvmError('STATE', `guest "${spec.name}" has no way in for ssh: no user NIC forwards a host port to its port 22, and no network NIC`, {
+    hint: `add a forward to its user NIC: hostfwd: ["tcp:127.0.0.1:22022-:22"] (qkvm edit ${spec.name})`,
+  });
+}
+
+/** ssh's argv: the port, qkvm's known_hosts (new host keys accepted once, then checked), the key, the user. */
+export function sshArgs(t: SshTarget, command: string[] = [], extra: string[] = []): string[] {
+  return [
+    '-p', String(t.port),
+    '-o', 'StrictHostKeyChecking=accept-new',
+    '-o', `UserKnownHostsFile=${home.knownHosts()}`,
+    '-o', `HostKeyAlias=${t.hostKeyAlias}`,
+    ...(t.identity ? ['-i', t.identity, '-o', 'IdentitiesOnly=yes'] : []),
+    ...extra,
+    '--', `${t.user}@${t.host}`,
+    ...command,
+  ];
+}
+
+/** Whether sshd answers with its banner at host:port (a hostfwd accepts even when nothing listens inside). */
+export function sshBanner(host: string, port: number, timeoutMs = 5000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    let got = '';
+    const done = (ok: boolean) => { s.destroy(); clearTimeout(timer); resolve(ok); };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    s.on('data', (d) => { got += d.toString('latin1'); if (got.startsWith('SSH-')) done(true); });
+    s.on('error', () => done(false));
+    s.on('close', () => done(got.startsWith('SSH-')));
+  });
+}
+
+/**
+ * Waits until sshd answers and, when a key is known, until a login works
+ * (cloud-init installs the key while sshd may already listen). Reports each
+ * wait through onWait(seconds so far, what).
+ */
+export async function waitForSsh(t: SshTarget, o: { timeoutMs?: number; onWait?: (seconds: number, what: string) => void; login?: () => Promise<boolean> } = {}): Promise<void> {
+  const started = Date.now();
+  const deadline = started + (o.timeoutMs ?? 300_000);
+  const elapsed = () => Math.round((Date.now() - started) / 1000);
+  while (!(await sshBanner(t.host, t.port))) {
+    if (Date.now() > deadline) throw new QkvmError('TIMEOUT', `no sshd answered at ${t.host}:${t.port} within ${elapsed()} s`, { hint: 'watch the guest boot: qkvm console NAME' });
+    o.onWait?.(elapsed(), `waiting for sshd at ${t.host}:${t.port}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (!o.login) return;
+  while (!(await o.login())) {
+    if (Date.now() > deadline) throw new QkvmError('TIMEOUT', `sshd at ${t.host}:${t.port} answers, but ${t.user} could not log in within ${elapsed()} s`, { hint: 'check the key in the cloudInit block, or pass -i KEY' });
+    o.onWait?.(elapsed(), `waiting for cloud-init to let ${t.user} in`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

@@ -1,0 +1,105 @@
+// A real Debian guest, end to end: the debian-12 image (built once per machine,
+// test/image/debian.ts), a guest made from the template with --ssh-key and
+// --hostname, booted under TCG inside a network namespace of its own (so its
+// user-mode network reaches nothing but that namespace's loopback), `qkvm ssh
+// NAME -- hostname` answering with that hostname, and `shutdown` powering it off.
+import { execa } from 'execa';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, IN_CI, Netns, type RunResult } from '../net/lab.js';
+import { DEBIAN_CACHE, ensureDebianImage } from './debian.js';
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v "$1"`, 'sh', cmd], { stdio: 'ignore' }).status === 0;
+function missing(): string {
+  if (process.getuid?.() !== 0) return 'needs root (mmdebstrap --mode=root, network namespaces)';
+  const tools = ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mke2fs', 'xorriso', 'ssh', 'ssh-keygen', 'ip'].filter((c) => !has(c));
+  if (tools.length) return `missing on this host: ${tools.join(', ')} (run scripts/setup-host.sh)`;
+  if (!existsSync(CLI)) return `${CLI} is missing: run \`npm run build\` first`;
+  return '';
+}
+const why = missing();
+if (why && !IN_CI) console.warn(`image/debian: skipped: ${why}`);
+
+const GUEST = 'deb1';
+const HOSTNAME = 'qkvm-it-deb1';
+// A cold image build takes minutes (more on a busy host); a TCG boot of systemd and cloud-init, a few.
+const BUILD_MS = 40 * 60_000;
+const BOOT_MS = 15 * 60_000;
+
+describe.skipIf(why !== '' && !IN_CI)('a Debian 12 guest from qkvm image build', () => {
+  const ns = new Netns();
+  const home = mkdtempSync(path.join(os.tmpdir(), 'qkvm-imgtest-home-'));
+  const run = mkdtempSync(path.join(os.tmpdir(), 'qkvm-imgtest-run-'));
+  const keys = mkdtempSync(path.join(os.tmpdir(), 'qkvm-imgtest-key-'));
+  const env = { QKVM_HOME: home, QKVM_RUN: run, QKVM_BASE_IMAGES: DEBIAN_CACHE, HOME: keys, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+
+  /** qkvm inside the namespace, with the private state; `timeout` for the long waits. */
+  async function qkvm(args: string[], o: { reject?: boolean; timeout?: number } = {}): Promise<RunResult> {
+    const r = await execa('ip', ['netns', 'exec', ns.name, 'node', CLI, ...args], { env, reject: false, timeout: o.timeout ?? 180_000, stdin: 'ignore' });
+    const out = { code: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
+    if (o.reject !== false && out.code !== 0) throw new Error(`qkvm ${args.join(' ')} failed (${out.code}):\n${out.stdout}\n${out.stderr}`);
+    return out;
+  }
+
+  beforeAll(async () => {
+    if (why) throw new Error(why);
+    await ensureDebianImage((l) => console.log(l));
+    await ns.create();
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'qkvm-test', '-f', path.join(keys, 'id_ed25519')], { stdio: 'ignore' });
+  }, BUILD_MS);
+
+  afterAll(async () => {
+    await qkvm(['destroy', GUEST], { reject: false });
+    await ns.destroy();
+    for (const d of [home, run, keys]) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('image list finds the cached build', async () => {
+    const list = JSON.parse((await qkvm(['image', 'list', '--json'])).stdout);
+    expect(list).toEqual([expect.objectContaining({ image: 'debian-12', kernelVersion: expect.stringMatching(/cloud-amd64$/) })]);
+    for (const f of ['disk.qcow2', 'vmlinuz', 'initrd.img']) expect(existsSync(path.join(list[0].dir, f))).toBe(true);
+    expect(readFileSync(path.join(list[0].dir, 'packages.txt'), 'utf8')).toMatch(/^cloud-init .*\n[\s\S]*^qemu-guest-agent /m);
+  });
+
+  it('create --template debian-12 --ssh-key --hostname: an overlay on the base and a cloudInit block', async () => {
+    await qkvm(['create', GUEST, '--template', 'debian-12', '--ssh-key', path.join(keys, 'id_ed25519.pub'), '--hostname', HOSTNAME, '--accel', 'tcg']);
+    const info = JSON.parse((await execa('qemu-img', ['info', '--output=json', path.join(home, 'images', `${GUEST}.qcow2`)])).stdout);
+    expect(info['backing-filename']).toMatch(/debian-12-[0-9a-f]{12}\/disk\.qcow2$/);
+    const yaml = readFileSync(path.join(home, 'vms', `${GUEST}.yaml`), 'utf8');
+    expect(yaml).toContain(`hostname: ${HOSTNAME}`);
+    expect(yaml).toMatch(/instance-id: deb1-[0-9a-f]{8}/);
+    expect(yaml).toContain('ssh-ed25519 ');
+  });
+
+  it('cmdline --explain shows the seed, and the guest boots under TCG with it attached read-only', async () => {
+    const explain = (await qkvm(['cmdline', GUEST, '--explain'])).stdout;
+    expect(explain).toMatch(/cidata-[0-9a-f]{16}\.iso/);
+    expect(explain).toMatch(/cloud-init NoCloud seed/);
+    await qkvm(['start', GUEST]);
+    const seeds = readdirSync(path.join(home, 'seeds', GUEST));
+    expect(seeds).toEqual([expect.stringMatching(/^cidata-[0-9a-f]{16}\.iso$/)]);
+    const pid = readFileSync(path.join(run, 'vms', GUEST, 'qemu.pid'), 'utf8').trim();
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv).toContain(`driver=file,node-name=drive-hda-file,filename=${path.join(home, 'seeds', GUEST, seeds[0])},read-only=on`);
+    expect(argv).toContain('-accel');
+    expect(argv[argv.indexOf('-accel') + 1]).toBe('tcg');
+  });
+
+  it('qkvm ssh NAME -- hostname prints the hostname from the seed', async () => {
+    const r = await qkvm(['ssh', GUEST, '--wait', String(BOOT_MS / 1000 - 60), '--', 'hostname'], { timeout: BOOT_MS });
+    expect(r.stdout.trim()).toBe(HOSTNAME);
+    // The host key went into qkvm's own known_hosts, under the instance's alias.
+    expect(readFileSync(path.join(home, 'ssh', 'known_hosts'), 'utf8')).toMatch(/^qkvm-deb1-[0-9a-f]{8} ssh-ed25519 /m);
+  }, BOOT_MS);
+
+  it('shutdown powers it off', async () => {
+    // ACPI only (no --force): the guest's systemd must power it off itself.
+    const r = await qkvm(['shutdown', GUEST, '--timeout', '280'], { timeout: 300_000 });
+    expect(r.stderr).toMatch(/is shut off after .* \(powerdown\)/);
+    const st = JSON.parse((await qkvm(['info', GUEST, '--json'])).stdout);
+    expect(st.state).toBe('shut off');
+  }, 320_000);
+});

@@ -1,0 +1,31 @@
+// The one Debian test image: built once per machine into
+// /var/tmp/qkvm-test-cache/debian-12 (or $QKVM_TEST_CACHE/debian-12), keyed by
+// the build's inputs like `qkvm image build`, and reused by every test that
+// boots a real Debian guest (the image and agent integration tests).
+// Run qkvm with QKVM_BASE_IMAGES=DEBIAN_CACHE (and a private QKVM_HOME/QKVM_RUN):
+// then `qkvm create NAME --template debian-12 --ssh-key KEY.pub` makes an overlay
+// on this build, and `qkvm ssh NAME -- CMD` reaches it (test/image/debian.test.ts).
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { buildImage, imageInputs, type ImageManifest } from '../../src/image/build.js';
+
+export const DEBIAN_CACHE = path.join(process.env.QKVM_TEST_CACHE ?? '/var/tmp/qkvm-test-cache', 'debian-12');
+/** The size every test build uses: one size, one cached build. */
+export const TEST_IMAGE_SIZE = '4G';
+
+/**
+ * The built image (disk.qcow2, vmlinuz, initrd.img in `manifest.dir`), built
+ * here when the cache has no build of the current inputs (a few minutes under
+ * mmdebstrap; needs root and a Debian mirror). Older builds in the cache are removed.
+ */
+export async function ensureDebianImage(onLine?: (line: string) => void): Promise<ImageManifest> {
+  const { manifest } = await buildImage('debian-12', {
+    size: TEST_IMAGE_SIZE, baseDir: DEBIAN_CACHE, record: false,
+    onProgress: (n, of, what) => onLine?.(`debian-12 build step ${n}/${of}: ${what}`),
+  });
+  const { key } = imageInputs('debian-12', { size: TEST_IMAGE_SIZE });
+  for (const e of readdirSync(DEBIAN_CACHE)) {
+    if (e !== `debian-12-${key}` && /^\.?debian-12-[0-9a-f]{12}(\.partial)?$/.test(e)) rmSync(path.join(DEBIAN_CACHE, e), { recursive: true, force: true });
+  }
+  return manifest;
+}
