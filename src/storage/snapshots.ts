@@ -40,7 +40,7 @@ export function snapshotDisks(spec: VmSpec): SnapshotDisk[] {
   return out;
 }
 
-interface BlockInfo { qdev?: string; device?: string; inserted?: { 'node-name': string; drv: string; ro: boolean; file: string } }
+interface BlockInfo { qdev?: string; device?: string; removable?: boolean; inserted?: { 'node-name': string; drv: string; ro: boolean; file: string } }
 
 /** The running guest's disks, from QEMU itself (hot-plugged ones included). */
 async function liveSnapshotDisks(qmp: QmpClient, name: string): Promise<SnapshotDisk[]> {
@@ -51,7 +51,8 @@ async function liveSnapshotDisks(qmp: QmpClient, name: string): Promise<Snapshot
     if (!ins) continue;
     const target = /peripheral\/([^/]+)/.exec(b.qdev ?? '')?.[1] ?? ins['node-name'];
     // A CD-ROM's media never change: it is left out, as with qemu-img.
-    const cdrom = /-cd\b|cdrom/.test(b.qdev ?? '') || (b.device ?? '').includes('cd');
+    // QEMU says removable for a CD-ROM drive (ide-cd, scsi-cd), whatever its id (hda for a cloud-init seed).
+    const cdrom = b.removable === true || /-cd\b|cdrom/.test(b.qdev ?? '') || (b.device ?? '').includes('cd');
     if (ins.ro && cdrom) continue;
     if (ins.ro) throw new QkvmError('INVALID', `guest "${name}": disk ${target} (${ins.file}) is read-only: ${WHY}`, { hint: 'detach it before taking snapshots' });
     if (ins.drv !== 'qcow2') throw new QkvmError('INVALID', `guest "${name}": disk ${target} (${ins.file}) is ${ins.drv}: ${WHY}`, { hint: 'convert it to qcow2 while the guest is shut off' });
