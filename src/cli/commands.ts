@@ -25,6 +25,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'remote': async () => (await import('./remote.js')).remoteCommands,
   'web': async () => (await import('./web.js')).webCommands,
   'lab': async () => (await import('./lab.js')).labCommands,
+  'agent': async () => (await import('./agent.js')).agentCommands,
   'image': async () => (await import('./image.js')).imageCommands,
 };
 

@@ -43,10 +43,12 @@ const detach: CommandModule<any, any> = {
 
 const ifaddr: CommandModule<any, any> = {
   command: 'domifaddr <name>',
-  describe: 'a guest\'s addresses, from the dnsmasq leases or the neighbour table',
-  builder: (y: Argv) => y.positional('name', { type: 'string' }).option('json', { type: 'boolean' }),
+  describe: 'a guest\'s addresses, from the dnsmasq leases or the neighbour table (--source agent: as the guest agent reports them)',
+  builder: (y: Argv) => y.positional('name', { type: 'string' }).option('json', { type: 'boolean' })
+    .option('source', { choices: ['lease', 'arp', 'agent'], describe: 'agent: ask qemu-ga in the guest (needs `agent: true`); lease and arp: the host side (leases, then the neighbour table)' })
+    .example('qkvm domifaddr web1 --source agent', 'the addresses the guest itself has, on every NIC'),
   handler: action(async (a: any) => {
-    const rows = await domifaddr(a.name);
+    const rows = a.source === 'agent' ? await (await import('../agent/addr.js')).domifaddrFromAgent(a.name) : await domifaddr(a.name);
     if (a.json) return printJson(rows);
     print(table(rows, [
       { header: 'NIC', get: (r) => r.nic },

@@ -14,7 +14,7 @@ const create = (c: string): CommandModule<any, any> => ({
   handler: action(async (a: any) => {
     const bar = progressBar('snapshot');
     const s = await createSnapshot(a.name, a.snap, { description: a.description, onProgress: (f) => bar.update(f) });
-    bar.done(`snapshot ${s.name} of ${a.name} created (${s.live ? 'with RAM state' : 'disk-only'})`);
+    bar.done(`snapshot ${s.name} of ${a.name} created (${s.live ? 'with RAM state' : 'disk-only'}${s.fsfreeze ? `; guest agent froze ${s.fsfreeze.frozen} filesystem(s) around it, thawed ${s.fsfreeze.thawed}` : ''})`);
     print(s.name);
   }),
 });
@@ -51,7 +51,7 @@ const revert = (c: string): CommandModule<any, any> => ({
   handler: action(async (a: any) => {
     const bar = progressBar('revert');
     const r = await revertSnapshot(a.name, a.current ? undefined : a.snap, { onProgress: (f) => bar.update(f) });
-    bar.done(`${a.name} reverted to ${r.name}${r.live ? ' (RAM state loaded)' : ' (disks only)'}`);
+    bar.done(`${a.name} reverted to ${r.name}${r.live ? ' (RAM state loaded)' : ' (disks only)'}${r.thawed !== undefined ? `; guest agent thawed ${r.thawed} filesystem(s) frozen in the snapshot` : ''}`);
   }),
 });
 

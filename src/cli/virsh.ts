@@ -85,7 +85,7 @@ export const VIRSH: Record<string, VirshCommand> = {
   destroy: { args: ['domain'], flags: { graceful: { note: '--graceful: qkvm destroy stops QEMU at once; use qkvm shutdown NAME to ask the guest' } } },
   reset: DOMAIN, suspend: DOMAIN, resume: DOMAIN, recover: DOMAIN, console: DOMAIN, vnc: DOMAIN, vncdisplay: { args: ['domain'], to: ['vnc'] },
   dominfo: DOMAIN, info: DOMAIN, domstate: { args: ['domain'], flags: { reason: { to: [] } } },
-  domifaddr: { args: ['domain'], flags: { source: { note: '--source: qkvm reads the dnsmasq leases, then the neighbour table', value: true } } },
+  domifaddr: { args: ['domain'], flags: { source: { map: (v) => (v === 'agent' ? ['--source', 'agent'] : []) } } },
   domiflist: DOMAIN, domblklist: { args: ['domain'], flags: { details: { to: [] } } }, vcpucount: DOMAIN, vcpuinfo: DOMAIN,
   dommemstat: DOMAIN, dumpconfig: DOMAIN,
   dumpxml: {

@@ -52,6 +52,7 @@ export const vmCommands: CommandModule<any, any>[] = [
         ['CPU time', i.cpuTimeSeconds !== undefined ? `${i.cpuTimeSeconds.toFixed(1)} s` : undefined],
         ['RSS', fmtBytes(i.rssBytes)], ['Uptime', fmtUptime(i.uptimeSeconds)],
         ['QMP', i.qmpSocket], ['Console', i.serialSocket], ['VNC', i.vnc],
+        ['Agent', i.agent && ({ answers: 'answers', 'not wired': 'none (agent: false)', 'not answering': 'not answering (booting, or no qemu-ga)', 'not running': undefined })[i.agent]],
         ['Autostart', i.autostart ? 'yes' : 'no'], ['Defined', i.defined ? 'yes' : 'no (transient)'],
         ['Overcommit', i.overcommit && `warning: ${i.overcommit.vcpus} vCPUs of running guests on ${i.overcommit.hostCpus} host CPUs (${i.overcommit.excess} too many)`],
       ]));
@@ -85,12 +86,17 @@ export const vmCommands: CommandModule<any, any>[] = [
     describe: 'Press the ACPI power button and wait for the guest to power off',
     builder: (y) => name(y)
       .option('timeout', { type: 'number', default: 60, describe: 'seconds to wait' })
-      .option('force', { type: 'boolean', default: false, describe: 'after the timeout: quit, then SIGTERM, then SIGKILL' }),
+      .option('force', { type: 'boolean', default: false, describe: 'after the timeout: quit, then SIGTERM, then SIGKILL' })
+      .option('acpi-timeout', { type: 'number', describe: 'with a guest agent: seconds ACPI gets before qkvm asks qemu-ga (guest-shutdown); default a third of --timeout, at most 20' }),
     handler: action(async (a) => {
       if (!(a.timeout > 0)) throw invalid(`--timeout: must be a positive number of seconds, got "${a.timeout}"`);
       const { shutdownGuest } = await stop();
       const t0 = Date.now();
-      const r = await shutdownGuest(a.name, { timeoutMs: a.timeout * 1000, force: a.force, onStep: (s) => s !== 'powerdown' && note(`escalating: ${s}`) });
+      if (a.acpiTimeout !== undefined && !(a.acpiTimeout > 0)) throw invalid(`--acpi-timeout: must be a positive number of seconds, got "${a.acpiTimeout}"`, `qkvm shutdown ${a.name} --acpi-timeout 10`);
+      const r = await shutdownGuest(a.name, {
+        timeoutMs: a.timeout * 1000, force: a.force, acpiTimeoutMs: a.acpiTimeout === undefined ? undefined : a.acpiTimeout * 1000,
+        onStep: (s) => s !== 'powerdown' && note(s === 'guest-shutdown' ? 'the guest ignored ACPI: asking its guest agent (guest-shutdown)' : `escalating: ${s}`),
+      });
       note(`guest "${a.name}" is shut off after ${((Date.now() - t0) / 1000).toFixed(2)} s (${r.steps.join(' -> ')})`);
     }),
   },

@@ -141,6 +141,8 @@ export const run = {
   qmpSocket: (name: string) => join(run.vmDir(name), 'qmp.sock'),
   serialSocket: (name: string) => join(run.vmDir(name), 'serial.sock'),
   serialLog: (name: string) => join(run.vmDir(name), 'serial.log'),
+  /** The guest agent's virtio-serial port (definition field `agent`): qkvm talks QGA here (src/agent/). */
+  agentSocket: (name: string) => join(run.vmDir(name), 'qga.sock'),
   pidFile: (name: string) => join(run.vmDir(name), 'qemu.pid'),
   qemuLog: (name: string) => join(run.vmDir(name), 'qemu.log'),
   /** The definition as it was started; the running guest is described by this, not by vms/. */

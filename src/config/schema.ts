@@ -161,6 +161,8 @@ export const VmSpec = z.object({
   tablet: z.boolean().default(false),
   /** The serial console on a UNIX socket, logged to a file (`qkvm console`). */
   serial: z.boolean().default(true),
+  /** A virtio-serial port for the QEMU guest agent (qemu-ga in the guest) on a UNIX socket (`qkvm agent`). */
+  agent: z.boolean().default(false),
   numa: z.array(NumaNode).max(LIMITS.numa).default([]),
   hugepages: z.boolean().default(false),
   memMerge: z.boolean().optional(),

@@ -47,7 +47,7 @@ export function guestNics(name: string): GuestNic[] {
   return out.filter((n) => !gone.includes(n.id));
 }
 
-export interface IfAddr { nic: string; mac: string; network?: string; address?: string; prefix?: number; source: 'lease' | 'arp' | 'user' | 'none'; hostname?: string }
+export interface IfAddr { nic: string; mac: string; network?: string; address?: string; prefix?: number; source: 'lease' | 'arp' | 'user' | 'agent' | 'none'; hostname?: string; /** The interface's name inside the guest (source agent). */ guestIf?: string }
 
 interface NeighJson { dst: string; dev: string; lladdr?: string; state?: string[] }
 

@@ -13,6 +13,7 @@ import { Display, Vga } from './devices/display.js';
 import { Accel, Machine, Name, NoDefaults, PcieRootPorts } from './devices/machine.js';
 import { Memory } from './devices/memory.js';
 import { Balloon, Serial, UsbTablet } from './devices/misc.js';
+import { GuestAgent } from './devices/agent.js';
 import { NetDevice } from './devices/net.js';
 import type { Device, Option } from './devices/option.js';
 import { Storage } from './devices/block.js';
@@ -28,6 +29,8 @@ export interface RunPaths {
   qmpSocket: string;
   serialSocket: string;
   serialLog: string;
+  /** The guest agent's socket (used when the definition sets `agent`). */
+  agentSocket?: string;
   pidFile: string;
   qemuLog: string;
   /** Where a NIC of type link listens (config/paths.ts run.linkSocket). */
@@ -121,6 +124,7 @@ export function buildDevices(spec: VmSpec, ctx: BuildContext): Device[] {
     new Balloon(spec.balloon, machine),
     new UsbTablet(spec.tablet, machine),
     new Serial(spec.serial, ctx.run),
+    new GuestAgent(spec.agent, machine, ctx.run?.agentSocket),
     ...(ctx.run ? [new Qmp(ctx.run.qmpSocket), new Daemon(ctx.run)] : []),
     new RunState(ctx.paused ?? false, ctx.incoming),
     ...(ctx.caps.sandbox === false ? [] : [new Sandbox()]),

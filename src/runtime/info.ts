@@ -30,6 +30,8 @@ export interface GuestInfo extends GuestSummary {
   serialSocket?: string;
   vnc?: string;
   accel?: string;
+  /** The guest agent (definition field `agent`): does qemu-ga answer a guest-sync within 1 s? */
+  agent?: 'answers' | 'not wired' | 'not answering' | 'not running';
   /** Set when the vCPUs of running guests outnumber the host's CPUs. */
   overcommit?: { vcpus: number; hostCpus: number; excess: number };
 }
@@ -83,6 +85,8 @@ export async function guestInfo(name: string): Promise<GuestInfo> {
     info.uptimeSeconds = Math.max(0, Math.round(Date.now() / 1000 - (bootTimeSeconds() + ps.starttime / CLK_TCK)));
   }
   info.qmpSocket = run.qmpSocket(name);
+  // guest-sync changes nothing in the guest: info stays read-only.
+  info.agent = spec.agent ? await (await import('../agent/session.js')).agentAnswers(name, 1000) : 'not wired';
   info.serialSocket = spec.serial ? run.serialSocket(name) : undefined;
   const qmp = new QmpClient();
   try {

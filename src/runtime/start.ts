@@ -49,6 +49,7 @@ export function runPaths(name: string) {
     qmpSocket: run.qmpSocket(name),
     serialSocket: run.serialSocket(name),
     serialLog: run.serialLog(name),
+    agentSocket: run.agentSocket(name),
     pidFile: run.pidFile(name),
     qemuLog: run.qemuLog(name),
     linkSocket: (index: number) => run.linkSocket(name, index),

@@ -3,13 +3,13 @@
 import { QkvmError } from '../errors.js';
 import { QmpTimeoutError } from '../qmp/index.js';
 import { acquireLock } from '../config/lock.js';
-import { guestStatus, isActive, qemuPid, requireActive, runDirOf, waitGone } from './state.js';
+import { guestStatus, isActive, qemuPid, requireActive, runDirOf, startedSpec, waitGone } from './state.js';
 import { cleanupRunDir, recoverLocked } from './recover.js';
 import { connectQmp } from './qmp.js';
 import { rmSync } from 'node:fs';
 import { runFiles } from './state.js';
 
-export type StopStep = 'powerdown' | 'quit' | 'SIGTERM' | 'SIGKILL';
+export type StopStep = 'powerdown' | 'guest-shutdown' | 'quit' | 'SIGTERM' | 'SIGKILL';
 
 
 async function quitOverQmp(name: string): Promise<void> {
@@ -29,6 +29,11 @@ export interface ShutdownOptions {
   timeoutMs?: number;
   /** On timeout, escalate: quit, SIGTERM, SIGKILL. */
   force?: boolean;
+  /**
+   * With a guest agent that answers: how long ACPI gets before qkvm asks qemu-ga
+   * (guest-shutdown) instead (default a third of timeoutMs, at most 20 s).
+   */
+  acpiTimeoutMs?: number;
   onStep?: (step: StopStep) => void;
 }
 
@@ -48,7 +53,15 @@ export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): P
       const qmp = await connectQmp(name, { timeoutMs: 5000 });
       try {
         await qmp.execute('system_powerdown', {}, { timeoutMs: 5000 });
-        exited = await waitGone(st.pid, timeoutMs);
+        // A guest that ignores ACPI may still have qemu-ga: ask it after a while, within the same timeout.
+        const agent = st.state === 'running' && startedSpec(name)?.agent === true;
+        const acpiMs = Math.min(opts.acpiTimeoutMs ?? Math.min(timeoutMs / 3, 20_000), timeoutMs);
+        exited = await waitGone(st.pid, agent ? acpiMs : timeoutMs);
+        if (!exited && agent) {
+          // Not answering: nothing was asked, ACPI keeps the rest of the timeout.
+          if (await agentShutdown(name)) step('guest-shutdown');
+          exited = await waitGone(st.pid, Math.max(timeoutMs - acpiMs, 1000));
+        }
       } finally {
         await qmp.close().catch(() => undefined);
       }
@@ -65,7 +78,7 @@ export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): P
         throw new QkvmError('TIMEOUT', `guest "${name}" did not power off within ${Math.round(timeoutMs / 1000)} s`, {
           hint: st.state === 'paused'
             ? `the guest is paused and cannot see the power button: \`qkvm resume ${name}\`, or use --force`
-            : 'the guest may ignore ACPI; use --force to stop QEMU (quit, then SIGTERM, then SIGKILL)',
+            : `the guest may ignore ACPI${startedSpec(name)?.agent ? ' and its guest agent did not help' : ' (with `agent: true` and qemu-ga in the guest, qkvm would ask the agent too)'}; use --force to stop QEMU (quit, then SIGTERM, then SIGKILL)`,
         });
       }
       exited = await escalate(name, st.pid, step);
@@ -75,6 +88,18 @@ export async function shutdownGuest(name: string, opts: ShutdownOptions = {}): P
     return { steps };
   } finally {
     lock.release();
+  }
+}
+
+/** guest-shutdown through qemu-ga; false when the agent does not answer (nothing was asked). */
+async function agentShutdown(name: string): Promise<boolean> {
+  const { withAgent } = await import('../agent/session.js');
+  const { guestShutdown } = await import('../agent/commands.js');
+  try {
+    await withAgent(name, (qga) => guestShutdown(qga), { syncTimeoutMs: 3000 });
+    return true;
+  } catch {
+    return false;
   }
 }
 

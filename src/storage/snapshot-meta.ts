@@ -13,6 +13,11 @@ export interface SnapshotMeta {
   created: string;
   /** Whether it holds the RAM and device state (taken live). */
   vmState: boolean;
+  /**
+   * The guest agent froze the guest's filesystems around it: its RAM state is
+   * a frozen guest, so a live revert thaws them after loading.
+   */
+  fsFrozen?: boolean;
 }
 
 export interface SnapshotBook {

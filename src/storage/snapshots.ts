@@ -40,7 +40,7 @@ export function snapshotDisks(spec: VmSpec): SnapshotDisk[] {
   return out;
 }
 
-interface BlockInfo { qdev?: string; device?: string; inserted?: { 'node-name': string; drv: string; ro: boolean; file: string } }
+interface BlockInfo { qdev?: string; device?: string; removable?: boolean; inserted?: { 'node-name': string; drv: string; ro: boolean; file: string } }
 
 /** The running guest's disks, from QEMU itself (hot-plugged ones included). */
 async function liveSnapshotDisks(qmp: QmpClient, name: string): Promise<SnapshotDisk[]> {
@@ -51,7 +51,8 @@ async function liveSnapshotDisks(qmp: QmpClient, name: string): Promise<Snapshot
     if (!ins) continue;
     const target = /peripheral\/([^/]+)/.exec(b.qdev ?? '')?.[1] ?? ins['node-name'];
     // A CD-ROM's media never change: it is left out, as with qemu-img.
-    const cdrom = /-cd\b|cdrom/.test(b.qdev ?? '') || (b.device ?? '').includes('cd');
+    // QEMU says removable for a CD-ROM drive (ide-cd, scsi-cd), whatever its id (hda for a cloud-init seed).
+    const cdrom = b.removable === true || /-cd\b|cdrom/.test(b.qdev ?? '') || (b.device ?? '').includes('cd');
     if (ins.ro && cdrom) continue;
     if (ins.ro) throw new QkvmError('INVALID', `guest "${name}": disk ${target} (${ins.file}) is read-only: ${WHY}`, { hint: 'detach it before taking snapshots' });
     if (ins.drv !== 'qcow2') throw new QkvmError('INVALID', `guest "${name}": disk ${target} (${ins.file}) is ${ins.drv}: ${WHY}`, { hint: 'convert it to qcow2 while the guest is shut off' });
@@ -144,7 +145,8 @@ function snapshotDisksLenient(spec: VmSpec): SnapshotDisk[] {
 
 export interface CreateSnapshotOptions { description?: string; onProgress?: ProgressCallback }
 
-export async function createSnapshot(name: string, snap: string | undefined, o: CreateSnapshotOptions = {}): Promise<SnapshotMeta & { live: boolean }> {
+/** fsfreeze: set when the guest agent froze the guest's filesystems around a live snapshot. */
+export async function createSnapshot(name: string, snap: string | undefined, o: CreateSnapshotOptions = {}): Promise<SnapshotMeta & { live: boolean; fsfreeze?: { frozen: number; thawed: number } }> {
   return withLock('vm', name, 'taking a snapshot', async () => {
     const spec = loadVm(name);
     const book = readBook(name);
@@ -156,13 +158,22 @@ export async function createSnapshot(name: string, snap: string | undefined, o: 
     if (book.snapshots.some((s) => s.name === tag) || existing.some((s) => s.name === tag)) {
       throw new QkvmError('EXISTS', `guest "${name}" already has a snapshot "${tag}"`, { hint: 'pick another name, or delete the old one first' });
     }
+    let fsfreeze: { frozen: number; thawed: number } | undefined;
     if (running) {
       await withGuestQmp(name, async (qmp) => {
         const live = await liveSnapshotDisks(qmp, name);
         const taken = await diskSnapshots(live[0].path, true);
         if (taken.some((s) => s.name === tag)) throw new QkvmError('EXISTS', `guest "${name}" already has a snapshot "${tag}"`);
         // The RAM and device state go into the first disk's image.
-        await runJob(qmp, 'snapshot-save', { tag, vmstate: live[0].node, devices: live.map((d) => d.node) }, o.onProgress);
+        const save = () => runJob(qmp, 'snapshot-save', { tag, vmstate: live[0].node, devices: live.map((d) => d.node) }, o.onProgress);
+        // With an answering guest agent the guest's filesystems are frozen around the save (as Proxmox does).
+        const { agentAnswers, withAgent } = await import('../agent/session.js');
+        if (await agentAnswers(name, 2000) === 'answers') {
+          const { withFrozenFilesystems } = await import('../agent/freeze.js');
+          fsfreeze = (await withAgent(name, (qga) => withFrozenFilesystems(qga, name, save))).freeze;
+        } else {
+          await save();
+        }
       });
     } else {
       const done: string[] = [];
@@ -178,10 +189,10 @@ export async function createSnapshot(name: string, snap: string | undefined, o: 
       }
       o.onProgress?.(1);
     }
-    const meta = { name: tag, description: o.description, created: new Date().toISOString(), vmState: running };
+    const meta = { name: tag, description: o.description, created: new Date().toISOString(), vmState: running, ...(fsfreeze ? { fsFrozen: true } : {}) };
     const next = addSnapshot(book, meta);
     writeBook(name, next);
-    return { ...next.snapshots.find((s) => s.name === tag)!, live: running };
+    return { ...next.snapshots.find((s) => s.name === tag)!, live: running, fsfreeze };
   });
 }
 
@@ -192,7 +203,29 @@ async function findSnapshot(name: string, snap: string, path: string, running: b
 }
 
 /** Reverts to SNAP, or to the current snapshot when snap is undefined. */
-export async function revertSnapshot(name: string, snap: string | undefined, o: { onProgress?: ProgressCallback } = {}): Promise<{ name: string; live: boolean }> {
+/**
+ * After a live revert: a guest whose filesystems were frozen in the snapshot is
+ * thawed through its agent. Returns how many were thawed (undefined: nothing to do).
+ */
+async function thawAfterLoad(name: string, frozenInSnapshot: boolean): Promise<number | undefined> {
+  const { agentAnswers, withAgent } = await import('../agent/session.js');
+  if (!frozenInSnapshot) {
+    // Snapshots from before this flag, or another tool's: thaw only what the agent says is frozen.
+    if (await agentAnswers(name, 1000) !== 'answers') return undefined;
+  }
+  const { fsfreezeStatus, fsthaw } = await import('../agent/commands.js');
+  try {
+    return await withAgent(name, async (qga) => ((await fsfreezeStatus(qga)) === 'frozen' ? fsthaw(qga) : undefined), { syncTimeoutMs: 10_000 });
+  } catch (e) {
+    if (!frozenInSnapshot) return undefined;
+    throw new QkvmError('STATE', `guest "${name}" was reverted, but its filesystems stay frozen (the snapshot was taken frozen): ${(e as Error).message}`, {
+      hint: `thaw them: \`qkvm agent ${name} fsfreeze thaw\``, cause: e,
+    });
+  }
+}
+
+/** thawed: how many filesystems the guest agent thawed after a live revert. */
+export async function revertSnapshot(name: string, snap: string | undefined, o: { onProgress?: ProgressCallback } = {}): Promise<{ name: string; live: boolean; thawed?: number }> {
   return withLock('vm', name, 'reverting to a snapshot', async () => {
     const book = readBook(name);
     const tag = snap ?? book.current;
@@ -223,7 +256,9 @@ export async function revertSnapshot(name: string, snap: string | undefined, o: 
         }
       });
       writeBook(name, revertTo(book, tag));
-      return { name: tag, live: true };
+      // A snapshot taken with frozen filesystems loads a frozen guest: thaw it, as the snapshot itself did.
+      const thawed = await thawAfterLoad(name, book.snapshots.find((x) => x.name === tag)?.fsFrozen === true);
+      return { name: tag, live: true, thawed };
     }
     const disks = snapshotDisks(loadVm(name));
     // Check every disk first, so a missing snapshot changes nothing.

@@ -26,6 +26,12 @@ describe('virsh spellings', () => {
     expect(rw('snapshot-create-as vm1 snap1 x').argv).toEqual(['snapshot-create-as', 'vm1', 'snap1', '--description', 'x']);
   });
 
+  it('passes domifaddr --source agent through; lease and arp are the host-side lookup qkvm does anyway', () => {
+    expect(rw('domifaddr vm1 --source agent').argv).toEqual(['domifaddr', 'vm1', '--source', 'agent']);
+    expect(rw('domifaddr --domain vm1 --source=agent').argv).toEqual(['domifaddr', 'vm1', '--source', 'agent']);
+    expect(rw('domifaddr vm1 --source lease').argv).toEqual(['domifaddr', 'vm1']);
+  });
+
   it('reads setmem and setmaxmem sizes as virsh does: a bare number is KiB, a suffix is kept', () => {
     expect(rw('setmem vm1 524288 --live').argv).toEqual(['setmem', 'vm1', '524288K']);
     expect(rw('setmem --domain vm1 --size 512M').argv).toEqual(['setmem', 'vm1', '512M']);

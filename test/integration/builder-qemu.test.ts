@@ -249,6 +249,7 @@ describe.skipIf(skipAll)('the builder\'s command lines start QEMU 7.2', () => {
         serialLog: path.join(dir, 'serial.log'),
         pidFile: path.join(dir, 'qemu.pid'),
         qemuLog: path.join(dir, 'qemu.log'),
+        agentSocket: path.join(dir, 'qga.sock'),
       };
       const cmd = buildCommand(spec, {
         ...c.ctx,
@@ -265,6 +266,8 @@ describe.skipIf(skipAll)('the builder\'s command lines start QEMU 7.2', () => {
       const pid = Number(readFileSync(run.pidFile, 'utf8').trim());
       started.push(pid);
       expect(running(pid), shown).toBe(true);
+      // QEMU made the agent's socket (it removes it on quit); absent when the definition has no agent.
+      expect(existsSync(run.agentSocket), 'the guest agent socket').toBe(spec.agent);
 
       const status = await qmpStatusAndQuit(run.qmpSocket);
       expect(status).toBe(c.ctx.incoming ? 'inmigrate' : 'prelaunch');

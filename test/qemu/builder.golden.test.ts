@@ -61,7 +61,7 @@ describe('golden command lines', () => {
       }
       for (const n of spec.nics) { note('nic.type', n.type); note('nic.model', n.model); note('nic.vhost', n.vhost); }
       note('display.type', spec.display.type); note('display.password', spec.display.password);
-      note('balloon', spec.balloon); note('serial', spec.serial); note('tablet', spec.tablet);
+      note('balloon', spec.balloon); note('serial', spec.serial); note('tablet', spec.tablet); note('agent', spec.agent);
       note('hugepages', spec.hugepages); note('memMerge', spec.memMerge);
     }
     const fields = [
@@ -73,6 +73,7 @@ describe('golden command lines', () => {
       'display', 'display.type', 'display.listen', 'display.display', 'display.password',
       'vga', 'balloon', 'tablet', 'serial', 'numa', 'numa[].cpus', 'numa[].memory', 'hugepages', 'memMerge',
       'autostart', 'vcpupin', 'extraArgs', 'description', 'cloudInit',
+      'autostart', 'vcpupin', 'extraArgs', 'description', 'agent',
     ];
     expect(fields.filter((f) => !seen.has(f))).toEqual([]);
     const want: Record<string, string[]> = {
@@ -91,7 +92,7 @@ describe('golden command lines', () => {
       'nic.vhost': ['auto', 'on', 'off'],
       'display.type': ['none', 'vnc'],
       'display.password': ['true', 'false'],
-      balloon: ['true', 'false'], serial: ['true', 'false'], tablet: ['true', 'false'],
+      balloon: ['true', 'false'], serial: ['true', 'false'], tablet: ['true', 'false'], agent: ['true', 'false'],
       hugepages: ['true', 'false'], memMerge: ['true', 'false', 'undefined'],
     };
     for (const [k, vs] of Object.entries(want)) {

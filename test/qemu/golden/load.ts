@@ -26,6 +26,7 @@ export const goldenRun = (name: string) => ({
   pidFile: `/run/qkvm/${name}/qemu.pid`,
   qemuLog: `/run/qkvm/${name}/qemu.log`,
   linkSocket: (index: number) => `/run/qkvm/${name}/net${index}.sock`,
+  agentSocket: `/run/qkvm/${name}/qga.sock`,
 });
 
 export const GOLDEN_SCRIPTS = { ifup: '/usr/lib/qkvm/scripts/qemu-ifup', ifdown: '/usr/lib/qkvm/scripts/qemu-ifdown' };

@@ -1,0 +1,22 @@
+qemu-system-x86_64 \
+  -name agent-micro,debug-threads=on \
+  -nodefaults \
+  -machine microvm \
+  -accel tcg \
+  -smp cpus=1 \
+  -m 256M \
+  -kernel /var/lib/qkvm/cache/demo/vmlinuz \
+  -initrd /var/lib/qkvm/cache/demo/initrd.img \
+  -append console=ttyS0 \
+  -display none \
+  -device virtio-balloon-device,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/agent-micro/serial.sock,server=on,wait=off,logfile=/run/qkvm/agent-micro/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -device virtio-serial-device,id=virtio-serial0 \
+  -chardev socket,id=qga0,path=/run/qkvm/agent-micro/qga.sock,server=on,wait=off \
+  -device virtserialport,bus=virtio-serial0.0,chardev=qga0,name=org.qemu.guest_agent.0 \
+  -qmp unix:/run/qkvm/agent-micro/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/agent-micro/qemu.pid \
+  -D /run/qkvm/agent-micro/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny

@@ -1,0 +1,29 @@
+qemu-system-x86_64 \
+  -name agent,debug-threads=on \
+  -nodefaults \
+  -machine q35 \
+  -accel tcg \
+  -smp cpus=2 \
+  -m 1024M \
+  -kernel /var/lib/qkvm/images/base/debian-12/vmlinuz \
+  -initrd /var/lib/qkvm/images/base/debian-12/initrd.img \
+  -append 'root=/dev/vda console=ttyS0' \
+  -device pcie-root-port,id=hotplug1,chassis=1 \
+  -device pcie-root-port,id=hotplug2,chassis=2 \
+  -device pcie-root-port,id=hotplug3,chassis=3 \
+  -device pcie-root-port,id=hotplug4,chassis=4 \
+  -blockdev driver=file,node-name=drive-vda-file,filename=/var/lib/qkvm/images/agent.qcow2 \
+  -blockdev driver=qcow2,node-name=drive-vda,file=drive-vda-file \
+  -device virtio-blk-pci,drive=drive-vda,id=vda \
+  -display none \
+  -device virtio-balloon-pci,id=balloon0 \
+  -chardev socket,id=serial0,path=/run/qkvm/agent/serial.sock,server=on,wait=off,logfile=/run/qkvm/agent/serial.log,logappend=on \
+  -serial chardev:serial0 \
+  -device virtio-serial-pci,id=virtio-serial0 \
+  -chardev socket,id=qga0,path=/run/qkvm/agent/qga.sock,server=on,wait=off \
+  -device virtserialport,bus=virtio-serial0.0,chardev=qga0,name=org.qemu.guest_agent.0 \
+  -qmp unix:/run/qkvm/agent/qmp.sock,server=on,wait=off \
+  -daemonize \
+  -pidfile /run/qkvm/agent/qemu.pid \
+  -D /run/qkvm/agent/qemu.log \
+  -sandbox on,obsolete=deny,resourcecontrol=deny
