@@ -22,6 +22,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'migrate': async () => (await import('./migrate.js')).migrateCommands,
   'virt-install': async () => (await import('./virt-install.js')).virtInstallCommands,
   'virsh': async () => (await import('./virsh-commands.js')).virshCommands,
+  'interop': async () => (await import('./interop.js')).interopCommands,
 };
 
 /** The name of every command and alias, as yargs sees it ('start <name>' -> 'start'). */

@@ -271,7 +271,9 @@ export function fromLibvirt(xmlText: string, ctx: LibvirtImportContext, source =
   if (child(os, 'kernel')) spec.kernel = text(child(os, 'kernel'));
   if (child(os, 'initrd')) spec.initrd = text(child(os, 'initrd'));
   if (child(os, 'cmdline')) spec.append = text(child(os, 'cmdline')) ?? '';
-  const order = children(os, 'boot').map((b) => DEV_TO_BOOT[attr(b, 'dev') ?? ''] ?? '').join('');
+  let order = children(os, 'boot').map((b) => DEV_TO_BOOT[attr(b, 'dev') ?? ''] ?? '').join('');
+  // libvirt writes <boot dev='hd'/> when none was given: the same as qkvm's default, so it is not an order.
+  if (order === 'c') order = '';
   const menu = attr(child(os, 'bootmenu'), 'enable');
   if (order || menu) spec.boot = { ...(order ? { order } : {}), ...(menu ? { menu: menu === 'yes' } : {}) };
   for (const k of elementNames(os)) if (!['type', 'kernel', 'initrd', 'cmdline', 'boot', 'bootmenu'].includes(k)) unmapped.push(`<os><${k}>`);
