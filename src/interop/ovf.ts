@@ -223,8 +223,8 @@ const NIC_MODEL_IN: Record<string, [string, string?]> = {
 export function fromOvf(xmlText: string, ctx: OvfImportContext, source = 'OVF descriptor'): OvfImportResult {
   const doc = parseOvf(xmlText, source);
   const env = doc.Envelope;
-  if (!env) throw invalid(`${source}: no <Envelope>: not an OVF descriptor`);
-  if (env.VirtualSystemCollection) throw invalid(`${source}: a VirtualSystemCollection (several machines) is not imported`, 'export one machine per OVF');
+  if (env === undefined) throw invalid(`${source}: no <Envelope>: not an OVF descriptor`);
+  if (env.VirtualSystemCollection !== undefined) throw invalid(`${source}: a VirtualSystemCollection (several machines) is not imported`, 'export one machine per OVF');
   const vs = asArray(env.VirtualSystem)[0];
   if (!vs) throw invalid(`${source}: no <VirtualSystem>`);
   const unmapped: string[] = [];
