@@ -145,7 +145,7 @@ export function toNomad(spec: VmSpec, diskPath: (file: string) => string, o: Nom
   return { job, notes: f.notes };
 }
 
-const q = (s: string) => JSON.stringify(s).replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+const q = (s: string) => JSON.stringify(s).replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 const hclValue = (v: unknown): string => (typeof v === 'string' ? q(v) : Array.isArray(v) ? `[${v.map(hclValue).join(', ')}]` : String(v));
 
 /** The job as HCL2, the form `nomad job run` takes. Strings are quoted with ${ and %{ escaped, so nothing interpolates. */
