@@ -254,7 +254,8 @@ export function fromLibvirt(xmlText: string, ctx: LibvirtImportContext, source =
     const model = text(child(cpu, 'model'));
     const name = mode === 'host-passthrough' || mode === 'host-model' ? 'host' : mode === 'maximum' ? 'max' : model;
     if (mode === 'host-model') notes.push(`<cpu mode='host-model'>: imported as cpu: host (qkvm has no host-model)`);
-    if (name) spec.cpu = [name, ...feats].join(',');
+    // libvirt fills in qemu64 as the model of a <cpu> that only had a topology: it is QEMU's own default, so it stays implicit.
+    if (name && !(name === 'qemu64' && !feats.length)) spec.cpu = [name, ...feats].join(',');
     const cells = children(child(cpu, 'numa'), 'cell');
     if (cells.length) spec.numa = cells.map((c) => ({ cpus: attr(c, 'cpus')!, memory: memString(scaledBytes({ '#text': attr(c, 'memory'), '@_unit': attr(c, 'unit') ?? 'KiB' })!) }));
   }
