@@ -15,9 +15,13 @@ set -euo pipefail
 # dnsmasq-base, nftables, iproute2 DHCP/DNS, NAT and taps/bridges for networks
 # gzip                             compresses the initramfs
 # xorriso                          reads installer ISOs (virt-install --location) without mounting
+# libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients
+#                                  the interop tests boot `qkvm export --format libvirt` output
+#                                  under a private libvirtd (qkvm itself never needs libvirt)
 PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 
 die() {

@@ -184,10 +184,11 @@ async function importOvf(file: string, path: string, kind: 'ovf' | 'ova', o: Imp
     made.push(targets[k]);
   };
   try {
-    if (manifest && kind === 'ova') {
-      const ovfMember = members[0];
-      const want = manifest.get(ovfMember.name);
-      if (want && (await sha256OfMember(path, ovfMember)) !== want) throw invalid(`${file}: ${ovfMember.name} does not match its SHA256 in the manifest`);
+    if (manifest) {
+      const own = kind === 'ova' ? members[0].name : basename(path);
+      const want = manifest.get(own);
+      const got = kind === 'ova' ? await sha256OfMember(path, members[0]) : await sha256(path);
+      if (want && got !== want) throw invalid(`${file}: ${own} does not match its SHA256 in the manifest (damaged or changed)`);
     }
     if (kind === 'ova') {
       await withTempDir('qkvm-ova-in-', async (tmp) => {
