@@ -331,6 +331,8 @@ export function fromOvf(xmlText: string, ctx: OvfImportContext, source = 'OVF de
       unmapped.push(`${label}: ${RT_NAMES[t] ?? `ResourceType ${t}`}`);
     }
   }
+  // VMware's own settings (firmware=efi, ...) can decide whether the guest boots: list them, never skip them silently.
+  for (const c of [...asArray(hwSection.Config), ...asArray(hwSection.ExtraConfig)]) unmapped.push(`vmw:Config ${c['@_key']}=${c['@_value']}`);
   if (cores && typeof spec.smp === 'number' && cores > 1 && spec.smp % cores === 0) spec.smp = { sockets: spec.smp / cores, cores, threads: 1, maxcpus: spec.smp };
   if (!refs.some((r) => r.media === 'disk')) notes.push('no hard disk: the guest has nothing to boot from');
   return { spec, files: refs, unmapped, notes };

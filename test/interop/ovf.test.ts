@@ -160,3 +160,23 @@ describe('OVF details', () => {
     expect(() => fromOvf('<domain/>', octx)).toThrow(/not an OVF descriptor/);
   });
 });
+
+describe('fromOvf: a VMware-style descriptor (test/fixtures/interop/vmware-style.ovf)', () => {
+  const r = fromOvf(readFileSync(join(FIX, 'vmware-style.ovf'), 'utf8'), octx, 'vmware-style.ovf');
+
+  it('reads CPUs with cores per socket, memory, and the disk on the lsilogic controller as virtio-scsi (with a note)', () => {
+    expect(r.spec).toMatchObject({ name: 'web01', memory: '2048M', smp: { sockets: 2, cores: 2, threads: 1, maxcpus: 4 } });
+    expect(r.spec.disks).toEqual([{ file: '', bus: 'scsi', media: 'disk', target: 'sda' }]);
+    expect(r.files).toEqual([{ index: 0, href: 'web01-disk1.vmdk', media: 'disk', format: 'vmdk', capacity: 2 * 2 ** 30 }]);
+    expect(r.notes.join('\n')).toMatch(/SCSI controller lsilogic: qkvm's SCSI disks are on virtio-scsi/);
+  });
+
+  it('reads the VmxNet3 NIC as virtio with its MAC, on a user-mode NIC for "VM Network"', () => {
+    expect(r.spec.nics).toEqual([{ type: 'user', model: 'virtio', mac: '00:50:56:aa:bb:cc' }]);
+    expect(r.notes.join('\n')).toMatch(/VmxNet3 imported as virtio/);
+  });
+
+  it('lists the empty CD-ROM drive, the video card and VMware\'s firmware setting as not mapped', () => {
+    expect(r.unmapped).toEqual(['CD/DVD drive 1: an empty CD-ROM drive (qkvm has no empty drives)', 'Video card: graphics controller', 'vmw:Config firmware=efi']);
+  });
+});
