@@ -19,3 +19,23 @@ export class Findings {
     throw invalid(`${what}:\n${lines}`, hint);
   }
 }
+
+/** The definition's fields as of this exporter: a field added later must be mapped here before it can be exported. */
+export const KNOWN_FIELDS = ['name', 'memory', 'maxMemory', 'memorySlots', 'cpu', 'smp', 'machine', 'accel', 'boot', 'kernel', 'initrd', 'append',
+  'disks', 'nics', 'display', 'vga', 'balloon', 'tablet', 'serial', 'numa', 'hugepages', 'memMerge', 'autostart', 'vcpupin', 'extraArgs', 'description', 'agent'] as const;
+
+const isSet = (v: unknown) => v !== undefined && v !== false && !(Array.isArray(v) && !v.length) && !(v && typeof v === 'object' && !Array.isArray(v) && !Object.keys(v).length);
+
+/**
+ * Refuses a set field that this exporter does not know (one added to the
+ * definition after it was written), and a NIC type it does not know, so that
+ * nothing is dropped silently.
+ */
+export function refuseUnknown(f: Findings, spec: object, format: string): void {
+  for (const [k, v] of Object.entries(spec)) {
+    if (!(KNOWN_FIELDS as readonly string[]).includes(k) && isSet(v)) f.refuse(k, `the ${format} export does not map this field yet`);
+  }
+  for (const [i, n] of ((spec as { nics?: { type?: string }[] }).nics ?? []).entries()) {
+    if (n.type !== 'user' && n.type !== 'network') f.refuse(`nics[${i}].type`, `a ${n.type} NIC has no ${format} form in this exporter`);
+  }
+}

@@ -7,7 +7,7 @@ import { parseSize, formatSize } from '../config/size.js';
 import { smpOf } from '../config/smp.js';
 import { assignTargets, formatOf } from '../qemu/devices/block.js';
 import { invalid } from '../errors.js';
-import { Findings } from './findings.js';
+import { Findings, refuseUnknown } from './findings.js';
 import { attr, child, children, el, elementNames, parseXml, text, xmlDocument, type XmlEl } from './xml.js';
 
 export interface NetworkFacts { mode: string; bridge?: string; hostfwd: string[] }
@@ -48,6 +48,7 @@ function cpuElement(model: string, f: Findings): XmlEl | undefined {
 export function toLibvirt(spec: VmSpec, ctx: LibvirtExportContext): { xml: string; notes: string[] } {
   const f = new Findings();
   const smp = smpOf(spec);
+  refuseUnknown(f, spec, 'libvirt');
   const type = spec.accel === 'tcg' ? 'qemu' : spec.accel === 'kvm' ? 'kvm' : ctx.domainType ?? 'kvm';
   if (spec.machine === 'microvm') f.refuse('machine', 'libvirt does not run the microvm machine type');
   if (spec.extraArgs.length) f.refuse('extraArgs', 'raw QEMU arguments would need libvirt\'s <qemu:commandline>, which runs them unchecked; express them as fields, or leave them out of the definition first');
@@ -161,6 +162,8 @@ export function toLibvirt(spec: VmSpec, ctx: LibvirtExportContext): { xml: strin
       ...controllers,
       ...nics,
       ...serial,
+      // The guest agent's channel: libvirt makes the UNIX socket itself (virsh qemu-agent-command uses it).
+      (spec as { agent?: boolean }).agent === true && el('channel', { type: 'unix' }, el('target', { type: 'virtio', name: 'org.qemu.guest_agent.0' })),
       spec.tablet && el('input', { type: 'tablet', bus: 'usb' }),
       ...graphics,
       ...video,

@@ -10,7 +10,7 @@ import type { VmSpec } from '../config/schema.js';
 import { parseSize } from '../config/size.js';
 import { smpOf } from '../config/smp.js';
 import { formatOf } from '../qemu/devices/block.js';
-import { Findings } from './findings.js';
+import { Findings, refuseUnknown } from './findings.js';
 
 /** The driver's task config keys (drivers/qemu/driver.go taskConfigSpec). */
 export const NOMAD_QEMU_CONFIG_KEYS = ['image_path', 'drive_interface', 'accelerator', 'graceful_shutdown', 'guest_agent', 'args', 'port_map'] as const;
@@ -50,6 +50,7 @@ const local = (path: string) => `local/${path.split('/').pop()}`;
 /** The job, and notes on what did not carry over. Throws INVALID naming every field Nomad's qemu driver cannot take. */
 export function toNomad(spec: VmSpec, diskPath: (file: string) => string, o: NomadOptions = {}): { job: NomadJob; notes: string[] } {
   const f = new Findings();
+  refuseUnknown(f, spec, 'Nomad');
   const smp = smpOf(spec);
   if (!spec.disks.length || spec.disks[0].media !== 'disk') f.refuse('disks[0]', 'Nomad\'s qemu driver needs image_path: the guest\'s first disk must be a hard disk');
   if (spec.machine !== 'pc') f.refuse('machine', 'the driver always runs -machine type=pc');

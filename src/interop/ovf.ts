@@ -8,7 +8,7 @@ import { parseSize } from '../config/size.js';
 import { smpOf } from '../config/smp.js';
 import { assignTargets, targetIndex } from '../qemu/devices/block.js';
 import { invalid } from '../errors.js';
-import { Findings } from './findings.js';
+import { Findings, refuseUnknown } from './findings.js';
 import { el, xmlDocument, type XmlEl } from './xml.js';
 import { XMLParser } from 'fast-xml-parser';
 
@@ -36,7 +36,9 @@ export interface OvfExportOptions {
 /** Refuses what OVF cannot express, before any disk is converted; returns the notes. */
 export function checkOvfExport(spec: VmSpec, o: OvfExportOptions = {}): Findings {
   const f = new Findings();
+  refuseUnknown(f, spec, 'OVF');
   const smp = smpOf(spec);
+  if ((spec as { agent?: boolean }).agent) f.note('agent: a host-side channel of qkvm, not carried (VMware and VirtualBox have their own guest tools)');
   if (spec.kernel) f.refuse('kernel', 'OVF has no direct kernel boot (kernel, initrd, append): the guest must boot from its disk');
   if (spec.extraArgs.length) f.refuse('extraArgs', 'raw QEMU arguments have no OVF form');
   if (spec.machine === 'microvm') f.refuse('machine', 'microvm has no OVF (or VMware/VirtualBox) form');

@@ -247,3 +247,25 @@ describe('fromLibvirt', () => {
     expect(() => fromLibvirt('<domain><name>a</domain>', ictx)).toThrow(/not well-formed/);
   });
 });
+
+describe('fields added to the definition after these exporters', () => {
+  const base = () => parseVmSpec({ name: 'a', kernel: '/k', nics: [{ type: 'user' }] });
+  it('are refused by every exporter when set, never dropped; unset (default) ones pass', async () => {
+    const { checkOvfExport } = await import('../../src/interop/ovf.js');
+    const { toNomad } = await import('../../src/interop/nomad.js');
+    const later = { ...base(), cloudInit: { user: 'debian' } } as any;
+    expect(() => toLibvirt(later, ctx())).toThrow(/cloudInit: the libvirt export does not map this field yet/);
+    expect(() => checkOvfExport(later).check('x', 'y')).toThrow(/cloudInit: the OVF export does not map this field yet/);
+    expect(() => toNomad(later, (f) => f)).toThrow(/cloudInit: the Nomad export does not map this field yet/);
+    expect(() => toLibvirt({ ...base(), cloudInit: undefined, lab: false } as any, ctx())).not.toThrow();
+  });
+  it('a NIC type they do not know (a lab link) is refused, naming the NIC', () => {
+    const s = { ...base(), nics: [{ type: 'link', model: 'virtio', hostfwd: [], vhost: 'auto' }] } as any;
+    expect(() => toLibvirt(s, ctx())).toThrow(/nics\[0\]\.type: a link NIC has no libvirt form/);
+  });
+  it('agent: true becomes the guest agent\'s virtio channel', () => {
+    const { xml } = toLibvirt({ ...base(), agent: true } as any, ctx());
+    const ch = child(child(dom(xml), 'devices'), 'channel');
+    expect([attr(ch, 'type'), attr(child(ch, 'target'), 'name')]).toEqual(['unix', 'org.qemu.guest_agent.0']);
+  });
+});
