@@ -42,6 +42,13 @@ PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
   mmdebstrap e2fsprogs openssh-client openssl
+# libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients
+#                                  the interop tests boot `qkvm export --format libvirt` output
+#                                  under a private libvirtd (qkvm itself never needs libvirt)
+PACKAGES=(
+  qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
+  dnsmasq-base nftables iproute2 gzip xorriso
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 
 die() {

@@ -27,6 +27,7 @@ export const commandGroups: Record<string, () => Promise<Commands>> = {
   'lab': async () => (await import('./lab.js')).labCommands,
   'agent': async () => (await import('./agent.js')).agentCommands,
   'image': async () => (await import('./image.js')).imageCommands,
+  'interop': async () => (await import('./interop.js')).interopCommands,
 };
 
 /** The name of every command and alias, as yargs sees it ('start <name>' -> 'start'). */

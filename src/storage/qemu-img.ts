@@ -277,6 +277,8 @@ export interface ConvertOptions {
   extra?: string[];
   /** qemu-img convert -n: write into an existing target, which qkvm then does not record (it did not create it). */
   noCreate?: boolean;
+  /** The copy is the user's file (an export written where they said), not an image qkvm keeps: not recorded. */
+  unrecorded?: boolean;
 }
 
 export function convertArgs(o: ConvertOptions): string[] {
@@ -314,7 +316,7 @@ export async function convertImage(o: ConvertOptions): Promise<void> {
     try { unlinkSync(o.target); } catch { /* never created */ }
     throw e;
   }
-  await recordNew(o.target, o.owner ?? { by: 'disk convert' });
+  if (!o.unrecorded) await recordNew(o.target, o.owner ?? { by: 'disk convert' });
 }
 
 // ---- resize -------------------------------------------------------------
