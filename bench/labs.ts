@@ -12,7 +12,7 @@
 //
 //   npm run build && node dist/bench/run.js labs
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEMO_DIR, REPO, Serial } from '../test/net/lab.js';
@@ -154,20 +154,25 @@ export async function benchLabs(): Promise<BenchResult> {
     for (const n of seq) tryQkvm('destroy', n);
 
     // --- (a) disk: 6 linked clones vs 6 full copies of a base qcow2 with BASE_MIB MiB of data.
+    // The base is a volume of the default pool, so its clones are qkvm's own images beside it.
+    const images = join(home, 'images');
+    mkdirSync(images, { recursive: true, mode: 0o700 });
     const raw = join(home, 'base.raw');
-    const base = join(home, 'base.qcow2');
+    const base = join(images, 'dbase.qcow2');
     execFileSync('dd', ['if=/dev/urandom', `of=${raw}`, 'bs=1M', `count=${BASE_MIB}`], { stdio: 'ignore' });
     execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, base]);
     rmSync(raw);
-    define('dbase', { disks: [{ file: base, format: 'qcow2' }] });
+    define('dbase', { disks: [{ file: 'dbase.qcow2', format: 'qcow2' }] });
+    const imagesOf = (guest: string) => readdirSync(images).filter((f) => f.startsWith(`${guest}`) && f.endsWith('.qcow2')).map((f) => join(images, f));
     const full: string[] = [];
     const linked: string[] = [];
     for (let i = 1; i <= NODES; i++) {
       qkvm('clone', 'dbase', `full${i}`);
-      full.push(join(home, `full${i}.qcow2`));
+      full.push(...imagesOf(`full${i}`));
       qkvm('clone', '--linked', 'dbase', `link${i}`);
-      linked.push(join(home, `link${i}.qcow2`));
+      linked.push(...imagesOf(`link${i}`));
     }
+    if (full.length !== NODES || linked.length !== NODES) throw new Error(`expected ${NODES} full and ${NODES} linked images, found ${full.length} and ${linked.length}`);
     const fullBytes = full.reduce((a, f) => a + allocated(f), 0);
     const linkedBytes = linked.reduce((a, f) => a + allocated(f), 0);
     rows.push({ label: `disk of ${NODES} clones of a ${BASE_MIB} MiB qcow2: linked vs full copies`, qkvm: linkedBytes / 2 ** 20, raw: fullBytes / 2 ** 20, unit: 'MiB' });

@@ -14,40 +14,24 @@ set -euo pipefail
 # kmod                             modinfo, to read the kernel modules' dependencies
 # dnsmasq-base, nftables, iproute2 DHCP/DNS, NAT and taps/bridges for networks
 # gzip                             compresses the initramfs
-# xorriso                          reads installer ISOs (virt-install --location) without mounting
-# openssh-client, openssh-server   --connect and migration to other hosts (the tests run their own sshd)
-PACKAGES=(
-  qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
-  dnsmasq-base nftables iproute2 gzip xorriso
-  openssh-client openssh-server
-  # Debian's browser for the web console's tests (playwright-core drives /usr/bin/chromium; never a downloaded one).
-  chromium
-# tcpdump                          reads the pcap of `lab capture` (test/lab/relay.test.ts)
-PACKAGES=(
-  qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
-  dnsmasq-base nftables iproute2 gzip xorriso
-  tcpdump
-# graphviz                         dot: `qkvm lab graph --format svg|png`
-# chromium                         headless browser: the lab graph page's render test
-PACKAGES=(
-  qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
-  dnsmasq-base nftables iproute2 gzip xorriso
-  graphviz chromium
 # xorriso                          reads installer ISOs (virt-install --location) without mounting;
 #                                  writes cloud-init NoCloud seeds (qkvm image, src/image/seed.ts)
-# mmdebstrap, e2fsprogs            qkvm image build debian-12: the root tree, then mke2fs -d
-# openssh-client                   qkvm ssh (ssh), test keys (ssh-keygen)
+# openssh-client, openssh-server   --connect, migration to other hosts, qkvm ssh (the tests run their own sshd)
 # openssl                          create --password-stdin hashes with openssl passwd -6
-PACKAGES=(
-  qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
-  dnsmasq-base nftables iproute2 gzip xorriso
-  mmdebstrap e2fsprogs openssh-client openssl
+# mmdebstrap, e2fsprogs            qkvm image build debian-12: the root tree, then mke2fs -d
+# tcpdump                          reads the pcap of `lab capture` (tests)
+# graphviz                         dot: `qkvm lab graph --format svg|png`
+# chromium                         headless browser: the web console's and the lab graph's tests
+#                                  (playwright-core drives /usr/bin/chromium; never a downloaded one)
 # libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients
 #                                  the interop tests boot `qkvm export --format libvirt` output
 #                                  under a private libvirtd (qkvm itself never needs libvirt)
 PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static cpio dpkg kmod
   dnsmasq-base nftables iproute2 gzip xorriso
+  openssh-client openssh-server openssl
+  mmdebstrap e2fsprogs
+  tcpdump graphviz chromium
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 

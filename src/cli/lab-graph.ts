@@ -53,8 +53,7 @@ export const labGraphCommand: CommandModule<any, any> = {
       throw invalid('--format png is binary and stdout is a terminal', 'write it to a file: qkvm lab graph LAB --format png -o lab.png');
     }
     const src = readLabSource(a.lab);
-    // Hook for the lab group: pass the link relay's state (relayState(lab), mapped to { up, impair } by
-    // link id) as readLiveOverlay's second argument, and cut or impaired-live links show on the picture.
+    // A lab that is up is drawn as it runs: node states, and cut or re-impaired links from its relay.
     const live = src.up && a.live ? await readLiveOverlay(src.topology) : undefined;
     const data = await labGraph(src.topology, format, live);
     if (a.output) {

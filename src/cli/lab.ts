@@ -1,4 +1,5 @@
 // `qkvm lab ...`: labs from one file (src/lab/). Thin: parse, call, print.
+import { labGraphCommand } from './lab-graph.js';
 import type { Argv, CommandModule } from 'yargs';
 import { action } from './action.js';
 import { fmtBytes, note, print, printJson, table } from './output.js';
@@ -212,12 +213,11 @@ const restore: CommandModule<any, any> = {
   }),
 };
 
-// TODO(lead): at the h-graph merge, import { labGraphCommand } from './lab-graph.js' and add it to this list.
-const subcommands: CommandModule<any, any>[] = [up, down, status, exec, consoleCmd, impair, link, captureCmd, save, restore];
+const subcommands: CommandModule<any, any>[] = [up, down, status, exec, consoleCmd, impair, link, captureCmd, save, restore, labGraphCommand];
 
 export const labCommands: CommandModule<any, any>[] = [{
   command: 'lab <command>',
-  describe: 'labs from one file: guests, networks and impaired links (up, down, status, exec, console, impair, link, capture, save, restore)',
+  describe: 'labs from one file: guests, networks and impaired links (up, down, status, graph, exec, console, impair, link, capture, save, restore)',
   builder: (y: Argv) => y.command(subcommands).demandCommand(1),
   handler: () => undefined,
 }];

@@ -1,6 +1,7 @@
 // Where `qkvm lab graph LAB` (and the web console) finds a lab: a lab file's
 // path, or the name of a lab that is up (its file as brought up is kept in
 // home.labDir(NAME)/lab.yaml). Reads only.
+import { relayState } from './relay.js';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { home } from '../config/paths.js';
@@ -62,5 +63,10 @@ export async function readLiveOverlay(topo: Topology, links?: LiveOverlay['links
   await Promise.all(topo.nodes.map(async (n) => {
     try { nodes[n.key] = { state: (await guestStatus(n.guest, { query: false })).state }; } catch { nodes[n.key] = { state: 'unknown' }; }
   }));
+  // The relay's own view (read-only: it answers a status request), unless the caller brought it.
+  if (!links) {
+    const states = await relayState(topo.name).catch(() => undefined);
+    if (states) links = Object.fromEntries(states.map((l) => [l.id, { up: l.up, impair: l.impair }]));
+  }
   return { nodes, ...(links ? { links } : {}) };
 }

@@ -59,12 +59,23 @@ export async function overview(): Promise<Overview> {
   return {
     guests: rows,
     networks: networks.map((n) => ({ name: n.name, mode: n.mode, active: n.active, bridge: n.bridge, subnet: n.subnet, ports: n.ports })),
-    // LAB GRAPH HOOK (for the lead, when src/lab/graph.ts is on main): for each lab
-    // that is up, { name, svg: labGraphSvg(topology, liveOverlay) }, the overlay
-    // from the guests' states above and relayState(lab). Until then: none.
-    labs: [],
+    labs: await labGraphs(),
     time: Date.now(),
   };
+}
+
+/** Each lab that is up, drawn as it runs (node states, cut or re-impaired links): an inline SVG, no URL in it. */
+async function labGraphs(): Promise<{ name: string; svg: string }[]> {
+  const { labsUp, readLabSource, readLiveOverlay } = await import('../lab/graph-source.js');
+  const { labGraphSvg } = await import('../lab/graph.js');
+  const out: { name: string; svg: string }[] = [];
+  for (const name of labsUp()) {
+    try {
+      const src = readLabSource(name);
+      out.push({ name, svg: labGraphSvg(src.topology, await readLiveOverlay(src.topology)) });
+    } catch { /* a lab half torn down: left out of this poll */ }
+  }
+  return out;
 }
 
 export interface CommandView {

@@ -72,8 +72,7 @@ describe('golden command lines', () => {
       'nics', 'nics[].type', 'nics[].network', 'nics[].hostfwd', 'nics[].model', 'nics[].mac', 'nics[].vhost',
       'display', 'display.type', 'display.listen', 'display.display', 'display.password',
       'vga', 'balloon', 'tablet', 'serial', 'numa', 'numa[].cpus', 'numa[].memory', 'hugepages', 'memMerge',
-      'autostart', 'vcpupin', 'extraArgs', 'description', 'cloudInit',
-      'autostart', 'vcpupin', 'extraArgs', 'description', 'agent',
+      'autostart', 'vcpupin', 'extraArgs', 'description', 'cloudInit', 'agent',
     ];
     expect(fields.filter((f) => !seen.has(f))).toEqual([]);
     const want: Record<string, string[]> = {
