@@ -2,7 +2,8 @@
 // descriptor first. Written and read here, in-process, so that an archive from
 // anywhere is never handed to tar(1): only regular files with plain names are
 // read, and nothing is extracted outside the directory qkvm chose.
-import { closeSync, createReadStream, createWriteStream, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { invalid } from '../errors.js';
 
 const BLOCK = 512;
@@ -42,7 +43,11 @@ export interface TarSource { name: string; path: string; size: number }
 export async function writeTar(out: string, sources: TarSource[], onProgress?: (done: number, total: number) => void): Promise<void> {
   const total = sources.reduce((a, s) => a + s.size, 0);
   let done = 0;
-  const ws = createWriteStream(out, { flags: 'wx', mode: 0o644 });
+  // Opened first, so that an existing file (EEXIST) is this promise's rejection, not a stream's unhandled error.
+  const fh = await open(out, 'wx', 0o644);
+  const ws = fh.createWriteStream();
+  // Write errors reach each write's callback below; the stream's own 'error' event must not escape.
+  ws.on('error', () => undefined);
   const write = (b: Buffer) => new Promise<void>((res, rej) => { ws.write(b, (e) => (e ? rej(e) : res())); });
   try {
     for (const s of sources) {
@@ -114,7 +119,9 @@ export function listTar(path: string): TarMember[] {
 
 /** Copies one member's bytes into a new file (`wx`: never over an existing one). */
 export async function extractMember(archive: string, m: TarMember, out: string, onProgress?: (done: number) => void): Promise<void> {
-  const ws = createWriteStream(out, { flags: 'wx', mode: 0o600 });
+  const fh = await open(out, 'wx', 0o600);
+  const ws = fh.createWriteStream();
+  ws.on('error', () => undefined); // errors reach each write's callback
   let done = 0;
   try {
     if (m.size > 0) {
