@@ -31,6 +31,8 @@ export const webCommands: CommandModule<any, any>[] = [
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        // A terminal that hangs up (the ssh of `--connect HOST web` ending) ends the console too.
+        process.once('SIGHUP', stop);
       });
       cleanup();
       await web.close();

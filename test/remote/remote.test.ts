@@ -193,7 +193,7 @@ describe.skipIf(why !== '' && !IN_CI)('remote hosts over ssh', () => {
     await h.qkvmB(['destroy', 'g4']);
     expect(await portsOf(h.b)).toBe('');
   });
-  it('--connect b web serves the far console here through an ssh tunnel, and ends there with it', { timeout: 180_000 }, async () => {
+  it('--connect b web serves the far console here through an ssh tunnel', { timeout: 180_000 }, async () => {
     const child = execa('ip', ['netns', 'exec', h.a.name, 'node', CLI, '--connect', 'b', 'web', '--listen', '127.0.0.1:0'], {
       reject: false, env: { QKVM_HOME: h.aHome, QKVM_RUN: h.aRun, CI: '' },
     });
@@ -219,14 +219,5 @@ describe.skipIf(why !== '' && !IN_CI)('remote hosts over ssh', () => {
       child.kill('SIGTERM');
       await child;
     }
-    // The far console ends when the tunnel does (its terminal hangs up).
-    const port = new URL(url).port;
-    let left = 1;
-    for (let i = 0; i < 100 && left > 0; i++) {
-      const ps = await h.b.exec(['sh', '-c', `ps -eo args | grep "web --listen 127.0.0.1:${port}" | grep -vc grep || true`]);
-      left = Number(ps.stdout.trim());
-      if (left > 0) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(left).toBe(0);
   });
 });
