@@ -10,6 +10,7 @@ const benches: [string, () => Promise<BenchResult>][] = [
   ['net', async () => (await import('./net-throughput.js')).benchNetThroughput()],
   ['relay', async () => (await import('./relay-throughput.js')).benchRelayThroughput()],
   ['labs', async () => (await import('./labs.js')).benchLabs()],
+  ['image', async () => (await import('./image.js')).benchImage()],
 ];
 
 const results: BenchResult[] = [];

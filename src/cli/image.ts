@@ -96,9 +96,9 @@ const ssh: CommandModule<any, any> = {
     .example('qkvm ssh web -- hostname', 'run one command'),
   handler: action(async (a: any) => {
     const { loadVm } = await api();
-    const { sshArgs, sshTarget, waitForSsh } = await import('../image/ssh.js');
+    const { sshArgs, sshMaster, sshTarget, waitForSsh } = await import('../image/ssh.js');
     const { ensureDir } = await import('../config/atomic.js');
-    const { home } = await import('../config/paths.js');
+    const { home, run } = await import('../config/paths.js');
     const { dirname, resolve } = await import('node:path');
     const { existsSync } = await import('node:fs');
     if (!Number.isFinite(a.wait) || a.wait < 0) throw invalid(`--wait: invalid number of seconds "${a.wait}"`, 'write seconds, e.g. --wait 120');
@@ -113,6 +113,15 @@ const ssh: CommandModule<any, any> = {
     const { execa } = await import('execa');
     // One line redrawn on a terminal; a line every 15 s in a log.
     const tty = process.stderr.isTTY;
+    const master = sshMaster(run.sshControl(a.name));
+    // A master left by a qkvm ssh that died: end it, so that ours can take the path
+    // (ssh would otherwise fall back to a plain connection that -f -N keeps forever).
+    const { lstatSync, unlinkSync } = await import('node:fs');
+    const isSocket = () => { try { return lstatSync(run.sshControl(a.name)).isSocket(); } catch { return false; } };
+    if (isSocket()) {
+      await execa('ssh', sshArgs(t, [], master.exit), { reject: false, stdio: 'ignore' });
+      if (isSocket()) unlinkSync(run.sshControl(a.name));
+    }
     let last = -1;
     let drew = false;
     await waitForSsh(t, {
@@ -121,10 +130,12 @@ const ssh: CommandModule<any, any> = {
         if (tty) { process.stderr.write(`\rqkvm ssh: ${what} (${s} s)\x1b[K`); drew = true; } else if (s >= last + 15) { last = s; note(`qkvm ssh: ${what} (${s} s)`); }
       },
       // With a known key, a login that works is the mark (cloud-init adds the key after sshd may listen).
-      login: t.identity ? async () => (await execa('ssh', sshArgs(t, ['true'], ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10']), { reject: false, stdin: 'ignore' })).exitCode === 0 : undefined,
+      // That login stays as the master of the command's connection: one handshake, not two.
+      login: t.identity ? async () => (await execa('ssh', sshArgs(t, [], ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', ...master.start]), { reject: false, stdio: 'ignore' })).exitCode === 0 : undefined,
     });
     if (drew) process.stderr.write('\r\x1b[K');
-    const r = await execa('ssh', sshArgs(t, command), { stdio: 'inherit', reject: false });
+    const r = await execa('ssh', sshArgs(t, command, t.identity ? master.use : []), { stdio: 'inherit', reject: false })
+      .finally(() => t.identity && execa('ssh', sshArgs(t, [], master.exit), { reject: false, stdio: 'ignore' }));
     process.exitCode = r.exitCode ?? 255;
   }),
 };

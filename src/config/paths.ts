@@ -144,6 +144,8 @@ export const run = {
   /** The guest agent's virtio-serial port (definition field `agent`): qkvm talks QGA here (src/agent/). */
   agentSocket: (name: string) => join(run.vmDir(name), 'qga.sock'),
   pidFile: (name: string) => join(run.vmDir(name), 'qemu.pid'),
+  /** `qkvm ssh`'s multiplexing socket: its login probe's connection, reused by the command. */
+  sshControl: (name: string) => join(run.vmDir(name), 'ssh.ctl'),
   qemuLog: (name: string) => join(run.vmDir(name), 'qemu.log'),
   /** The definition as it was started; the running guest is described by this, not by vms/. */
   startedSpec: (name: string) => join(run.vmDir(name), 'spec.json'),

@@ -56,7 +56,7 @@ function baseImageDir(image: string): string {
 }
 
 /** A loopback port no defined guest's hostfwd names and nothing listens on. */
-function sshPortFor(name: string): number {
+export function sshPortFor(name: string): number {
   const taken: number[] = [];
   for (const other of listVmNames()) {
     if (other === name) continue;

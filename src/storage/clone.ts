@@ -16,6 +16,7 @@ import { parseDiskRef } from './resolve.js';
 import { writeCloneRecord, type CloneRecord } from './links.js';
 import { forgetOwned } from './owned.js';
 import { newInstanceId } from '../image/cloud-init.js';
+import { sshPortFor } from '../runtime/define.js';
 
 export interface CloneOptions {
   linked?: boolean;
@@ -30,6 +31,16 @@ export interface CloneOptions {
 }
 
 export interface CloneResult { name: string; source: string; linked: boolean; disks: { from: string; to: string; shared: boolean }[] }
+
+/**
+ * The ssh forward on loopback (the one templates/debian-12.yaml picks) moves to
+ * a port of the clone's own, so that source and clone can run at once; every
+ * other forward stays as the user wrote it.
+ */
+function newSshForward(rule: string, newName: string): string {
+  const m = /^tcp:(127\.[0-9.]+):\d+-:22$/.exec(rule);
+  return m ? `tcp:${m[1]}:${sshPortFor(newName)}-:22` : rule;
+}
 
 /** Whether a disk is copied (writable disks) or shared as it is (CD-ROMs, read-only disks). */
 const shared = (d: Disk) => d.media === 'cdrom' || d.readonly;
@@ -109,7 +120,10 @@ export async function cloneGuest(source: string, newName: string, o: CloneOption
         ...spec,
         name: newName,
         disks,
-        nics: spec.nics.map(({ mac: _mac, ...n }, i) => (o.macs?.[i] ? { ...n, mac: o.macs[i] } : n)) as VmSpec['nics'],
+        nics: spec.nics.map(({ mac: _mac, ...n }, i) => {
+          const nic = o.macs?.[i] ? { ...n, mac: o.macs[i] } : n;
+          return nic.type === 'user' ? { ...nic, hostfwd: nic.hostfwd.map((r) => newSshForward(r, newName)) } : nic;
+        }) as VmSpec['nics'],
         autostart: false,
         // A new cloud-init instance: the clone runs cloud-init's per-instance steps (host keys, hostname) again.
         ...(spec.cloudInit ? { cloudInit: { ...spec.cloudInit, 'instance-id': newInstanceId(newName) } } : {}),

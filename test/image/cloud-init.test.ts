@@ -124,9 +124,11 @@ describe('qkvm ssh', () => {
     process.env.QKVM_HOME = '/tmp/qkvm-ssh-unit-home';
     const a = sshArgs({ host: '127.0.0.1', port: 22022, user: 'alice', identity: '/k/id', hostKeyAlias: 'qkvm-web-1', via: 'hostfwd' }, ['hostname']);
     expect(a).toEqual([
-      '-p', '22022', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'UserKnownHostsFile=/tmp/qkvm-ssh-unit-home/ssh/known_hosts',
+      '-p', '22022', '-o', 'KexAlgorithms=^curve25519-sha256', '-o', 'StrictHostKeyChecking=accept-new', '-o', 'UserKnownHostsFile=/tmp/qkvm-ssh-unit-home/ssh/known_hosts',
       '-o', 'HostKeyAlias=qkvm-web-1', '-o', 'HashKnownHosts=no', '-i', '/k/id', '-o', 'IdentitiesOnly=yes', '--', 'alice@127.0.0.1', 'hostname',
     ]);
+    // A lease address is on a bridge, not loopback: OpenSSH's own key exchange order.
+    expect(sshArgs({ host: '192.168.100.10', port: 22, user: 'alice', hostKeyAlias: 'qkvm-web-1', via: 'lease' })).not.toContain('KexAlgorithms=^curve25519-sha256');
   });
 });
 

@@ -95,7 +95,20 @@ describe.skipIf(why !== '' && !IN_CI)('a Debian 12 guest from qkvm image build',
     const id = /instance-id: (deb1-[0-9a-f]{8})/.exec(readFileSync(path.join(home, 'vms', `${GUEST}.yaml`), 'utf8'))![1];
     const found = spawnSync('ssh-keygen', ['-F', `qkvm-${id}`, '-f', path.join(home, 'ssh', 'known_hosts')], { encoding: 'utf8' });
     expect(found.stdout).toMatch(new RegExp(`^qkvm-${id} ssh-ed25519 `, 'm'));
+    // The login probe's connection carried the command, and was ended after it: no ssh is left.
+    const control = path.join(run, 'vms', GUEST, 'ssh.ctl');
+    expect(existsSync(control)).toBe(false);
+    expect(spawnSync('pgrep', ['-f', `ControlPath=${control}`]).status).toBe(1);
   }, BOOT_MS);
+
+  it('the root file system is the size asked for, and cloud-init finished without an error', async () => {
+    const r = await qkvm(['ssh', GUEST, '--', 'df -B1 --output=size / | tail -n 1; cloud-init status'], { timeout: 120_000 });
+    const [size, status] = r.stdout.trim().split('\n');
+    // 4G asked (TEST_IMAGE_SIZE), less the file system's own metadata.
+    expect(Number(size)).toBeGreaterThan(3.5 * 1024 ** 3);
+    expect(Number(size)).toBeLessThanOrEqual(4 * 1024 ** 3);
+    expect(status).toBe('status: done');
+  }, 150_000);
 
   it('shutdown powers it off', async () => {
     // ACPI only (no --force): the guest's systemd must power it off itself.

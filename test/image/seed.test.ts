@@ -58,4 +58,14 @@ describe('clone', () => {
     expect(loadVm('src1').cloudInit!['instance-id']).toBe('src1-aaaa');
     expect(readdirSync(path.join(dir, 'vms')).sort()).toEqual(expect.arrayContaining(['copy1.yaml', 'src1.yaml']));
   });
+
+  it('moves the ssh forward on loopback to a port of its own, and leaves other forwards as written', async () => {
+    saveVm({ name: 'src2', nics: [{ type: 'user', hostfwd: ['tcp:127.0.0.1:22015-:22', 'tcp:127.0.0.1:8080-:80'] }] });
+    await cloneGuest('src2', 'copy2');
+    const [ssh, web] = (loadVm('copy2').nics[0] as { hostfwd: string[] }).hostfwd;
+    expect(ssh).toMatch(/^tcp:127\.0\.0\.1:\d+-:22$/);
+    expect(ssh).not.toBe('tcp:127.0.0.1:22015-:22');
+    expect(web).toBe('tcp:127.0.0.1:8080-:80');
+    expect((loadVm('src2').nics[0] as { hostfwd: string[] }).hostfwd[0]).toBe('tcp:127.0.0.1:22015-:22');
+  });
 });
