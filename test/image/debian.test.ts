@@ -102,7 +102,7 @@ describe.skipIf(why !== '' && !IN_CI)('a Debian 12 guest from qkvm image build',
   }, BOOT_MS);
 
   it('the root file system is the size asked for, and cloud-init finished without an error', async () => {
-    const r = await qkvm(['ssh', GUEST, '--', 'df -B1 --output=size / | tail -n 1; cloud-init status'], { timeout: 120_000 });
+    const r = await qkvm(['ssh', GUEST, '--', 'df -B1 --output=size / | tail -n 1; cloud-init status --wait | tail -n 1'], { timeout: 120_000 });
     const [size, status] = r.stdout.trim().split('\n');
     // 4G asked (TEST_IMAGE_SIZE), less the file system's own metadata.
     expect(Number(size)).toBeGreaterThan(3.5 * 1024 ** 3);
