@@ -14,9 +14,9 @@
 //
 // Both images are built once per machine and cached: qkvm's in the tests'
 // cache (test/image/debian.ts), the plain one beside it, keyed by its script.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -45,6 +45,53 @@ export function ensurePlainImage(): string {
     if (/^debian-12-plain-[0-9a-f]{12}(\.partial)?$/.test(e) && join(DEBIAN_CACHE, '..', e) !== dir) rmSync(join(DEBIAN_CACHE, '..', e), { recursive: true, force: true });
   }
   return dir;
+}
+
+/**
+ * Seconds from QEMU's start to the kernel's `Run /init` on the serial line:
+ * the part of a boot that direct kernel boot and grub do differently (the
+ * firmware, the boot loader, loading the kernel and initrd). Everything after
+ * /init is the same for both, so the guest is killed there.
+ */
+function timeToInit(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const q = spawn('qemu-system-x86_64', ['-machine', 'pc', '-accel', 'tcg', '-m', '1G', '-smp', '2', '-display', 'none', '-nodefaults', '-serial', 'stdio', '-no-reboot', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const timer = setTimeout(() => { q.kill('SIGKILL'); reject(new Error(`no "Run /init" within 300 s: ${out.slice(-300)}`)); }, 300_000);
+    q.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      if (out.includes('Run /init')) { clearTimeout(timer); q.kill('SIGKILL'); resolve((performance.now() - t0) / 1000); }
+    });
+    q.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+/**
+ * Direct kernel boot (what the template does) against SeaBIOS + grub loading
+ * the same kernel and initrd through the BIOS: grub-mkrescue's El Torito image,
+ * grub.cfg with no menu timeout. The same kernel command line on both.
+ */
+export async function bootLoaderRows(image: { dir: string }, work: string, rounds: number): Promise<BenchRow> {
+  const tree = join(work, 'grub-tree');
+  mkdirSync(join(tree, 'boot', 'grub'), { recursive: true });
+  copyFileSync(join(image.dir, 'vmlinuz'), join(tree, 'boot', 'vmlinuz'));
+  copyFileSync(join(image.dir, 'initrd.img'), join(tree, 'boot', 'initrd.img'));
+  const append = 'root=/dev/vda rw console=ttyS0';
+  writeFileSync(join(tree, 'boot', 'grub', 'grub.cfg'), [
+    'serial --unit=0 --speed=115200', 'terminal_input serial', 'terminal_output serial', 'set timeout=0', 'set default=0',
+    `menuentry qkvm { linux /boot/vmlinuz ${append}`, '  initrd /boot/initrd.img', '}', '',
+  ].join('\n'));
+  const iso = join(work, 'grub.iso');
+  const r = spawnSync('grub-mkrescue', ['-o', iso, tree], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`grub-mkrescue failed (run scripts/setup-host.sh: grub-pc-bin, xorriso): ${String(r.stderr).trim().split('\n').pop()}`);
+  const direct: number[] = [], grub: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    direct.push(await timeToInit(['-kernel', join(image.dir, 'vmlinuz'), '-initrd', join(image.dir, 'initrd.img'), '-append', append]));
+    grub.push(await timeToInit(['-cdrom', iso, '-boot', 'd']));
+  }
+  process.stderr.write(`bench image: QEMU start to "Run /init": direct ${direct.map((x) => x.toFixed(2)).join(', ')} s; grub ${grub.map((x) => x.toFixed(2)).join(', ')} s\n`);
+  return { label: 'QEMU start to the kernel\'s `Run /init`: direct kernel boot vs SeaBIOS + grub (median)', qkvm: median(direct), raw: median(grub), unit: 's' };
 }
 
 export async function benchImage(): Promise<BenchResult> {
@@ -102,10 +149,14 @@ export async function benchImage(): Promise<BenchResult> {
       }
     }
   } finally { rmSync(work, { recursive: true, force: true }); }
+  const loader = await (async () => {
+    const w = mkdtempSync(join(tmpdir(), 'qkvm-bench-grub-'));
+    try { return await bootLoaderRows(ours, w, ROUNDS); } finally { rmSync(w, { recursive: true, force: true }); }
+  })();
   const row = (label: string, k: 'first' | 'later', target?: string): BenchRow => ({ label, qkvm: median(times.ours[k]), raw: median(times.plain[k]), unit: 's', target });
   return {
     name: 'image',
-    rows: [row('first boot to a working `qkvm ssh` (median)', 'first', '<= 0.6x'), row('later boot to a working `qkvm ssh` (median)', 'later')],
+    rows: [row('first boot to a working `qkvm ssh` (median)', 'first', '<= 0.6x'), row('later boot to a working `qkvm ssh` (median)', 'later'), loader],
     notes: [
       `raw: the same packages as mmdebstrap leaves them (${plain.split('/').pop()}), the same QEMU arguments and seed; qkvm: ${ours.id}`,
       `every round (${ROUNDS}), qkvm then plain alternating: ours ${times.ours.first.map((x) => x.toFixed(1)).join(', ')} s first, ${times.ours.later.map((x) => x.toFixed(1)).join(', ')} s later; plain ${times.plain.first.map((x) => x.toFixed(1)).join(', ')} s first, ${times.plain.later.map((x) => x.toFixed(1)).join(', ')} s later`,

@@ -23,6 +23,9 @@ set -euo pipefail
 # graphviz                         dot: `qkvm lab graph --format svg|png`
 # chromium                         headless browser: the web console's and the lab graph's tests
 #                                  (playwright-core drives /usr/bin/chromium; never a downloaded one)
+# grub-pc-bin                      grub-mkrescue: `npm run bench -- image` times a grub boot
+#                                  against direct kernel boot (binaries only: no boot loader
+#                                  of this host is touched)
 # libvirt-daemon, libvirt-daemon-driver-qemu, libvirt-clients
 #                                  the interop tests boot `qkvm export --format libvirt` output
 #                                  under a private libvirtd (qkvm itself never needs libvirt)
@@ -31,7 +34,7 @@ PACKAGES=(
   dnsmasq-base nftables iproute2 gzip xorriso
   openssh-client openssh-server openssl
   mmdebstrap e2fsprogs
-  tcpdump graphviz chromium
+  tcpdump graphviz chromium grub-pc-bin
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 
