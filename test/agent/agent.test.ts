@@ -9,23 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, IN_CI, Netns, type RunResult } from '../net/lab.js';
-import { DEBIAN_CACHE, ensureDebianImage } from '../image/debian.js';
+import { BOOT_MS, BUILD_MS, DEBIAN_CACHE, debianTestMissing, ensureDebianImage } from '../image/debian.js';
 
-const has = (cmd: string) => spawnSync('sh', ['-c', `command -v "$1"`, 'sh', cmd], { stdio: 'ignore' }).status === 0;
-function missing(): string {
-  if (process.getuid?.() !== 0) return 'needs root (the image build, network namespaces)';
-  const tools = ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mke2fs', 'xorriso', 'ssh-keygen', 'ip'].filter((c) => !has(c));
-  if (tools.length) return `missing on this host: ${tools.join(', ')} (run scripts/setup-host.sh)`;
-  if (!existsSync(CLI)) return `${CLI} is missing: run \`npm run build\` first`;
-  return '';
-}
-const why = missing();
+const why = debianTestMissing();
 if (why && !IN_CI) console.warn(`agent (debian-12): skipped: ${why}`);
 
 const GUEST = 'qga-deb';
 const HOSTNAME = 'qkvm-it-agent';
-const BUILD_MS = 40 * 60_000;
-const BOOT_MS = 15 * 60_000;
 
 describe.skipIf(why !== '' && !IN_CI)('the guest agent in a debian-12 guest', () => {
   const ns = new Netns();

@@ -5,9 +5,11 @@
 // Run qkvm with QKVM_BASE_IMAGES=DEBIAN_CACHE (and a private QKVM_HOME/QKVM_RUN):
 // then `qkvm create NAME --template debian-12 --ssh-key KEY.pub` makes an overlay
 // on this build, and `qkvm ssh NAME -- CMD` reaches it (test/image/debian.test.ts).
-import { readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { buildImage, imageInputs, type ImageManifest } from '../../src/image/build.js';
+import { CLI } from '../net/lab.js';
 
 export const DEBIAN_CACHE = path.join(process.env.QKVM_TEST_CACHE ?? '/var/tmp/qkvm-test-cache', 'debian-12');
 /** The size every test build uses: one size, one cached build. */
@@ -28,4 +30,19 @@ export async function ensureDebianImage(onLine?: (line: string) => void): Promis
     if (e !== `debian-12-${key}` && /^\.?debian-12-[0-9a-f]{12}(\.partial)?$/.test(e)) rmSync(path.join(DEBIAN_CACHE, e), { recursive: true, force: true });
   }
   return manifest;
+}
+
+/** A cold build takes minutes (more on a busy host); a TCG boot of systemd and cloud-init, a few. */
+export const BUILD_MS = 40 * 60_000;
+export const BOOT_MS = 15 * 60_000;
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v "$1"`, 'sh', cmd], { stdio: 'ignore' }).status === 0;
+
+/** Why a test of a real Debian guest cannot run here ('' when it can): root, the tools, the built CLI. */
+export function debianTestMissing(): string {
+  if (process.getuid?.() !== 0) return 'needs root (mmdebstrap --mode=root, network namespaces)';
+  const tools = ['qemu-system-x86_64', 'qemu-img', 'mmdebstrap', 'mke2fs', 'xorriso', 'ssh', 'ssh-keygen', 'ip'].filter((c) => !has(c));
+  if (tools.length) return `missing on this host: ${tools.join(', ')} (run scripts/setup-host.sh)`;
+  if (!existsSync(CLI)) return `${CLI} is missing: run \`npm run build\` first`;
+  return '';
 }
