@@ -64,6 +64,7 @@ export const defineCommands: CommandModule<any, any>[] = [
       .option('machine', { type: 'string', choices: ['pc', 'q35', 'microvm'] })
       .option('accel', { type: 'string', choices: ['auto', 'kvm', 'tcg'] })
       .option('disk', { type: 'string', array: true, describe: 'PATH[,size=10G][,format=qcow2][,bus=virtio][,cache=none][,readonly]; created when missing and a size is given' })
+      .option('disk-size', { type: 'string', describe: "the first disk's size when it is created, e.g. 20G; with a linked-clone template (debian-12), the overlay's size, which cloud-init grows the root file system to" })
       .option('cdrom', { type: 'string', describe: 'an ISO image to boot from' })
       .option('network', { type: 'string', array: true, describe: 'NET or user, with [,model=virtio][,mac=52:54:00:..]' })
       .option('hostfwd', { type: 'string', array: true, describe: 'for --network user: tcp:127.0.0.1:2222-:22' })
@@ -83,6 +84,7 @@ export const defineCommands: CommandModule<any, any>[] = [
       .option('allow-programs', { type: 'boolean', default: false, describe: 'also allow extraArgs that make QEMU run programs as root' })
       .example('qkvm create web --template linux-server --memory 2G', '')
       .example('qkvm create web --template debian-12 --ssh-key ~/.ssh/id_ed25519.pub --hostname web', 'a Debian guest; then qkvm start web && qkvm ssh web')
+      .example('qkvm create db --template debian-12 --ssh-key ~/.ssh/id_ed25519.pub --disk-size 20G', 'its root file system grows to 20G at first boot')
       .example('qkvm create lab --disk lab.qcow2,size=10G --cdrom debian.iso --network default --vnc 1', '')
       .example('qkvm create xp --from-cmdline -- qemu-kvm -m 512 -hda xp.qcow2 -net nic -net user', ''),
     handler: action(async (a) => {
@@ -111,6 +113,11 @@ export const defineCommands: CommandModule<any, any>[] = [
         // --cdrom /path names a read-only medium on purpose: a path (not a volume) is stored as external.
         if (a.cdrom) disks.push({ file: a.cdrom, media: 'cdrom', bus: 'ide', ...(/^\.{0,2}\//.test(a.cdrom) ? { external: true } : {}) });
         overrides.disks = disks;
+      }
+      if (a.diskSize !== undefined) {
+        if (Array.isArray(a.diskSize)) throw invalid(`--disk-size: given ${a.diskSize.length} times (${a.diskSize.join(', ')})`, 'give it once; other disks take size= in their --disk');
+        if (diskSizes[0] !== undefined) throw invalid(`--disk-size ${a.diskSize}: the first --disk already has size=${diskSizes[0]}`, 'give the size once');
+        diskSizes[0] = a.diskSize;
       }
       if (a.network) overrides.nics = a.network.map((n: string) => parseNetworkFlag(n, a.hostfwd ?? []));
       if (a.vnc !== undefined) {

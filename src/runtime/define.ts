@@ -97,6 +97,26 @@ async function assertPlacement(spec: VmSpec, name: string): Promise<void> {
   assertDiskPlacement(spec.disks, `guest "${name}"`);
 }
 
+/** A linked clone's size, when given, is at least its base's virtual size. */
+async function assertNotSmaller(size: string, base: string): Promise<void> {
+  const { parseSize, formatSize } = await import('../config/size.js');
+  const { imageInfo } = await import('../storage/qemu-img.js');
+  const want = parseSize(size, 'disk size');
+  const have = (await imageInfo(base))[0]['virtual-size'];
+  if (want < have) {
+    throw invalid(`disk size ${size}: smaller than the base image ${base} (${formatSize(have)}); a linked clone can only be as large or larger`, `give at least ${formatSize(have)}, e.g. --disk-size 20G`);
+  }
+}
+
+/** Undoes a create that failed half-way: removes the images it made, and their records. */
+async function removeCreated(files: string[]): Promise<void> {
+  const { rmSync } = await import('node:fs');
+  const { forgetOwned, realPathNoFollow } = await import('../storage/owned.js');
+  const real = files.map((f) => realPathNoFollow(f));
+  for (const f of files) rmSync(f, { force: true });
+  await forgetOwned(real);
+}
+
 /** `qkvm create NAME`: writes vms/NAME.yaml; creates missing disk images that were given a size. */
 export async function createGuest(name: string, opts: CreateOptions = {}): Promise<{ spec: VmSpec; createdImages: string[] }> {
   validateName(name, 'guest name');
@@ -114,32 +134,52 @@ export async function createGuest(name: string, opts: CreateOptions = {}): Promi
     await assertMacsUnique(spec);
     await assertPlacement(spec, name);
     for (const w of exposureWarnings(spec)) opts.onWarning?.(w);
-    const created: string[] = [];
-    const { createImage } = await import('../storage/qemu-img.js');
+    // Every image this create makes is planned and checked first: a bad size on
+    // the last --disk must not leave the first one behind.
+    const { createArgs, createImage } = await import('../storage/qemu-img.js');
     const { formatOf } = await import('../qemu/devices/block.js');
     const { resolveDiskPath } = await import('../storage/resolve.js');
+    const owner = { by: 'create', guest: name };
+    const plan: Parameters<typeof createImage>[0][] = [];
+    const sizes = { ...(opts.diskSizes ?? {}) };
+    for (const i of Object.keys(sizes)) {
+      if (!spec.disks[Number(i)]) throw invalid(`disk size ${sizes[Number(i)]}: guest "${name}" has no disk ${Number(i) + 1} to give it to`, 'give the disk too: --disk FILE,size=SIZE');
+    }
     if (parts.linkedClone && spec.disks[0]) {
       const base = parts.linkedClone;
       if (!existsSync(base)) throw notFound(`template "${opts.template}" needs its base image ${base}, which is not built`, `build it first: qkvm image build ${opts.template}`);
       const path = resolveDiskPath(spec.disks[0].file);
       if (existsSync(path)) throw new QkvmError('EXISTS', `${path} already exists`, { hint: `qkvm never overwrites an image: remove it, or pick another name than "${name}"` });
-      ensureDir(dirname(path));
       // A linked clone: the guest writes only to its overlay; the base stays as built.
-      await createImage({ file: path, format: 'qcow2', backingFile: base, backingFormat: 'qcow2', owner: { by: 'create', guest: name } });
-      created.push(path);
+      // A size makes the overlay larger than the base (cloud-init's resizefs grows
+      // the guest's file system to it); smaller would cut the base's data off.
+      const size = sizes[0];
+      delete sizes[0];
+      if (size !== undefined) await assertNotSmaller(size, base);
+      plan.push({ file: path, format: 'qcow2', backingFile: base, backingFormat: 'qcow2', ...(size !== undefined ? { size } : {}), owner });
     }
-    for (const [i, size] of Object.entries(opts.diskSizes ?? {})) {
+    for (const [i, size] of Object.entries(sizes)) {
       const d = spec.disks[Number(i)];
       const path = resolveDiskPath(d.file);
       if (existsSync(path)) continue;
-      ensureDir(dirname(path));
       // The same format rule the builder uses, so the image matches the command line.
-      await createImage({ file: path, format: formatOf(d), size, owner: { by: 'create', guest: name } });
-      created.push(path);
+      plan.push({ file: path, format: formatOf(d), size, owner });
     }
-    const warning = storeTrust(name, spec.extraArgs, opts.trust);
-    saveVm(input, { overwrite: opts.overwrite });
-    if (warning) opts.onNote?.(warning);
+    for (const p of plan) createArgs(p);
+    const created: string[] = [];
+    try {
+      for (const p of plan) {
+        ensureDir(dirname(p.file));
+        await createImage(p);
+        created.push(p.file);
+      }
+      const warning = storeTrust(name, spec.extraArgs, opts.trust);
+      saveVm(input, { overwrite: opts.overwrite });
+      if (warning) opts.onNote?.(warning);
+    } catch (e) {
+      await removeCreated(created);
+      throw e;
+    }
     return { spec, createdImages: created };
   });
 }
