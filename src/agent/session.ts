@@ -1,7 +1,7 @@
 // A guest's agent channel, found the qkvm way: the guest must run, and must have
 // been started with `agent: true` (the definition it runs, not the one on disk).
 import { run } from '../config/paths.js';
-import { isActive, guestStatus, startedSpec } from '../runtime/state.js';
+import { isActive, guestStatus, notRunningError, startedSpec } from '../runtime/state.js';
 import { QkvmError } from '../errors.js';
 import { QgaClient, type QgaClientOptions } from './client.js';
 import { AgentError, AgentNotWiredError } from './errors.js';
@@ -15,7 +15,7 @@ const wireHint = (name: string) =>
 export async function connectAgent(name: string, opts: AgentSessionOptions = {}): Promise<QgaClient> {
   const st = await guestStatus(name, { query: false });
   if (!isActive(st.state)) {
-    throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`, { hint: `start it with \`qkvm start ${name}\`` });
+    throw notRunningError(name, st.state, `start it with \`qkvm start ${name}\``);
   }
   if (startedSpec(name)?.agent !== true) {
     throw new AgentNotWiredError(`guest "${name}" has no guest agent channel (it was started without \`agent: true\`)`, { hint: wireHint(name) });

@@ -19,7 +19,8 @@ import { run } from '../config/paths.js';
 import { NAME_RE } from '../config/name.js';
 import type { VmSpec } from '../config/schema.js';
 import { QmpClient } from '../qmp/index.js';
-import { QkvmError } from '../errors.js';
+import { QkvmError, notFound } from '../errors.js';
+import { notDefinedHint, vmExists } from '../config/store.js';
 
 export type GuestState = 'running' | 'paused' | 'shut off' | 'crashed' | 'starting' | 'incoming' | 'shutting down' | 'needs recovery';
 
@@ -296,6 +297,16 @@ export async function guestStatus(name: string, opts: { query?: boolean; locks?:
 export const isActive = (s: GuestState) => s !== 'shut off' && s !== 'crashed' && s !== 'needs recovery';
 
 /**
+ * The error for a command that needs a running guest and found none: a name
+ * that is not defined says so (not "shut off", which is what its missing run
+ * directory alone would look like).
+ */
+export function notRunningError(name: string, state: GuestState, hint?: string): QkvmError {
+  if (state === 'shut off' && !vmExists(name)) return notFound(`guest "${name}" is not defined`, notDefinedHint(name));
+  return new QkvmError('STATE', `guest "${name}" is not running (${state})`, hint ? { hint } : {});
+}
+
+/**
  * The status of a guest that has a live QEMU, or a STATE error that says so and
  * what to do. `query: false` skips QMP when only liveness matters.
  */
@@ -303,7 +314,7 @@ export async function requireActive(name: string, opts: { query?: boolean; hint?
   const st = await guestStatus(name, { query: opts.query });
   if (!isActive(st.state) || !st.pid) {
     const hint = st.state === 'needs recovery' ? st.reason : opts.hint ?? `start it with \`qkvm start ${name}\``;
-    throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`, { hint });
+    throw notRunningError(name, st.state, hint);
   }
   return st as GuestStatus & { pid: number };
 }

@@ -2,9 +2,8 @@
 // pidusage keeps the previous sample per pid, so a second call gives the CPU %
 // over the time between the two calls (the first one covers the process's life).
 import pidusage from 'pidusage';
-import { QkvmError } from '../errors.js';
 import { knownGuests } from './info.js';
-import { guestStatus, isActive } from './state.js';
+import { guestStatus, isActive, notRunningError } from './state.js';
 
 export interface ProcessStats {
   name: string;
@@ -22,7 +21,7 @@ async function targets(names?: string[]): Promise<{ name: string; pid: number }[
   for (const name of names?.length ? names : knownGuests()) {
     const st = await guestStatus(name, { query: false });
     if (isActive(st.state) && st.pid) out.push({ name, pid: st.pid });
-    else if (names?.length) throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`);
+    else if (names?.length) throw notRunningError(name, st.state);
   }
   return out;
 }

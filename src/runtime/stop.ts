@@ -3,7 +3,7 @@
 import { QkvmError } from '../errors.js';
 import { QmpTimeoutError } from '../qmp/index.js';
 import { acquireLock } from '../config/lock.js';
-import { guestStatus, isActive, qemuPid, requireActive, runDirOf, startedSpec, waitGone } from './state.js';
+import { guestStatus, isActive, notRunningError, qemuPid, requireActive, runDirOf, startedSpec, waitGone } from './state.js';
 import { cleanupRunDir, recoverLocked } from './recover.js';
 import { connectQmp } from './qmp.js';
 import { rmSync } from 'node:fs';
@@ -131,7 +131,7 @@ export async function destroyGuest(name: string): Promise<{ wasRunning: boolean 
     const pid = st.pid && st.pid === qemuPid(name) ? st.pid : undefined;
     if (!isActive(st.state) || !pid) {
       if (rec.actions.length) return { wasRunning: false };
-      throw new QkvmError('STATE', `guest "${name}" is not running (${st.state})`);
+      throw notRunningError(name, st.state);
     }
     const at = runDirOf(name);
     signal(pid, 'SIGTERM');

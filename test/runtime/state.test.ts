@@ -12,6 +12,7 @@ import {
   readLocks, waitGone, witnessPid, RESERVED_RUN_NAMES,
 } from '../../src/runtime/state.js';
 import { startTimeOf } from '../../src/config/lock.js';
+import { saveVm } from '../../src/config/store.js';
 import { alive, impostor, killHard, startWitness, tree } from './witness.js';
 
 let runDir: string;
@@ -367,7 +368,19 @@ describe('QEMU run states over QMP (a real witness)', () => {
     const st = await guestStatus('g');
     expect(st.state).toBe('needs recovery');
     await expect(requireActive('g', { hint: 'not this' })).rejects.toMatchObject({ code: 'STATE', message: 'guest "g" is not running (needs recovery)', hint: st.reason });
-    await expect(requireActive('h', { hint: 'do that' })).rejects.toMatchObject({ message: 'guest "h" is not running (shut off)', hint: 'do that' });
+    // A defined guest that is shut off gets the caller's hint; a name that is not
+    // defined is told so, not "shut off".
+    const home = mkdtempSync(join(tmpdir(), 'qkvm-state-home-'));
+    const before = process.env.QKVM_HOME;
+    process.env.QKVM_HOME = home;
+    try {
+      saveVm({ name: 'h', disks: [] });
+      await expect(requireActive('h', { hint: 'do that' })).rejects.toMatchObject({ code: 'STATE', message: 'guest "h" is not running (shut off)', hint: 'do that' });
+      await expect(requireActive('nope', { hint: 'do that' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'guest "nope" is not defined' });
+    } finally {
+      if (before === undefined) delete process.env.QKVM_HOME; else process.env.QKVM_HOME = before;
+      rmSync(home, { recursive: true, force: true });
+    }
     for (const s of ['running', 'paused', 'starting', 'incoming', 'shutting down'] as const) expect(isActive(s)).toBe(true);
     for (const s of ['shut off', 'crashed', 'needs recovery'] as const) expect(isActive(s)).toBe(false);
   });
