@@ -109,6 +109,9 @@ const ssh: CommandModule<any, any> = {
     }
     const command: string[] = [...(a.command ?? []), ...(a['--'] ?? [])].map(String);
     if (a.print) return print(['ssh', ...sshArgs(t, command)].map((s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)).join(' '));
+    // Nothing answers for a guest that is not running: say so now, not after --wait.
+    const { guestStatus, isActive, requireActive } = await import('../runtime/state.js');
+    await requireActive(a.name, { query: false, hint: `start it first: qkvm start ${a.name} && qkvm ssh ${a.name}` });
     ensureDir(dirname(home.knownHosts()));
     const { execa } = await import('execa');
     // One line redrawn on a terminal; a line every 15 s in a log.
@@ -125,7 +128,9 @@ const ssh: CommandModule<any, any> = {
     let last = -1;
     let drew = false;
     await waitForSsh(t, {
+      name: a.name,
       timeoutMs: a.wait * 1000,
+      running: async () => isActive((await guestStatus(a.name, { query: false })).state),
       onWait: (s, what) => {
         if (tty) { process.stderr.write(`\rqkvm ssh: ${what} (${s} s)\x1b[K`); drew = true; } else if (s >= last + 15) { last = s; note(`qkvm ssh: ${what} (${s} s)`); }
       },

@@ -127,20 +127,30 @@ export function sshBanner(host: string, port: number, timeoutMs = 5000): Promise
 /**
  * Waits until sshd answers and, when a key is known, until a login works
  * (cloud-init installs the key while sshd may already listen). Reports each
- * wait through onWait(seconds so far, what).
+ * wait through onWait(seconds so far, what). `running` is asked on every
+ * round: a guest that stopped (or crashed) ends the wait at once, not at the
+ * deadline.
  */
-export async function waitForSsh(t: SshTarget, o: { timeoutMs?: number; onWait?: (seconds: number, what: string) => void; login?: () => Promise<boolean> } = {}): Promise<void> {
+export async function waitForSsh(t: SshTarget, o: { name?: string; timeoutMs?: number; onWait?: (seconds: number, what: string) => void; login?: () => Promise<boolean>; running?: () => Promise<boolean> } = {}): Promise<void> {
   const started = Date.now();
   const deadline = started + (o.timeoutMs ?? 300_000);
   const elapsed = () => Math.round((Date.now() - started) / 1000);
+  const name = o.name ?? 'NAME';
+  const stillRunning = async () => {
+    if (o.running && !(await o.running())) {
+      throw new QkvmError('STATE', `guest "${name}" stopped after ${elapsed()} s while qkvm ssh waited for it`, { hint: `see why: qkvm info ${name}; then qkvm start ${name} --console` });
+    }
+  };
   while (!(await sshBanner(t.host, t.port))) {
-    if (Date.now() > deadline) throw new QkvmError('TIMEOUT', `no sshd answered at ${t.host}:${t.port} within ${elapsed()} s`, { hint: 'watch the guest boot: qkvm console NAME' });
+    await stillRunning();
+    if (Date.now() > deadline) throw new QkvmError('TIMEOUT', `no sshd answered at ${t.host}:${t.port} within ${elapsed()} s`, { hint: `watch the guest boot: qkvm console ${name}` });
     o.onWait?.(elapsed(), `waiting for sshd at ${t.host}:${t.port}`);
     // A connection on loopback costs nothing; sshd's start is seen within a quarter second.
     await new Promise((r) => setTimeout(r, 250));
   }
   if (!o.login) return;
   while (!(await o.login())) {
+    await stillRunning();
     if (Date.now() > deadline) throw new QkvmError('TIMEOUT', `sshd at ${t.host}:${t.port} answers, but ${t.user} could not log in within ${elapsed()} s`, { hint: 'check the key in the cloudInit block, or pass -i KEY' });
     o.onWait?.(elapsed(), `waiting for cloud-init to let ${t.user} in`);
     await new Promise((r) => setTimeout(r, 1000));
