@@ -2,7 +2,7 @@
 // (guest-network-get-interfaces), matched to its NICs by MAC address.
 import type { GuestNic, IfAddr } from '../net/addr.js';
 import { agentAddresses, interfaces, type GuestInterface } from './commands.js';
-import { withAgent } from './session.js';
+import { withAgent, type AgentSessionOptions } from './session.js';
 
 /** Each guest address on a row; a NIC the agent does not see gets a row without one. */
 export function matchAgentAddresses(nics: Pick<GuestNic, 'id' | 'mac' | 'network'>[], ifaces: GuestInterface[]): IfAddr[] {
@@ -21,9 +21,9 @@ export function matchAgentAddresses(nics: Pick<GuestNic, 'id' | 'mac' | 'network
   return out;
 }
 
-export async function domifaddrFromAgent(name: string): Promise<IfAddr[]> {
+export async function domifaddrFromAgent(name: string, opts: AgentSessionOptions = {}): Promise<IfAddr[]> {
   const { guestNics } = await import('../net/addr.js');
   const nics = guestNics(name);
-  const ifaces = await withAgent(name, (qga) => interfaces(qga));
+  const ifaces = await withAgent(name, (qga) => interfaces(qga), opts);
   return matchAgentAddresses(nics, ifaces);
 }

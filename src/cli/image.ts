@@ -96,26 +96,38 @@ const ssh: CommandModule<any, any> = {
     .example('qkvm ssh web -- hostname', 'run one command'),
   handler: action(async (a: any) => {
     const { loadVm } = await api();
-    const { sshArgs, sshMaster, sshTarget, waitForSsh } = await import('../image/ssh.js');
+    const { sshArgs, sshMaster, sshTarget, waitForSsh, waitForSshTarget } = await import('../image/ssh.js');
     const { ensureDir } = await import('../config/atomic.js');
     const { home, run } = await import('../config/paths.js');
     const { dirname, resolve } = await import('node:path');
     const { existsSync } = await import('node:fs');
     if (!Number.isFinite(a.wait) || a.wait < 0) throw invalid(`--wait: invalid number of seconds "${a.wait}"`, 'write seconds, e.g. --wait 120');
-    const t = await sshTarget(loadVm(a.name));
-    if (a.identity) {
-      if (!existsSync(a.identity)) throw invalid(`--identity: ${a.identity} does not exist`, 'give a private key file, e.g. -i ~/.ssh/id_ed25519');
-      t.identity = resolve(a.identity);
-    }
+    if (a.identity && !existsSync(a.identity)) throw invalid(`--identity: ${a.identity} does not exist`, 'give a private key file, e.g. -i ~/.ssh/id_ed25519');
+    const spec = loadVm(a.name);
     const command: string[] = [...(a.command ?? []), ...(a['--'] ?? [])].map(String);
-    if (a.print) return print(['ssh', ...sshArgs(t, command)].map((s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)).join(' '));
+    const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+    if (a.print) {
+      const t = await sshTarget(spec);
+      if (a.identity) t.identity = resolve(a.identity);
+      return print(['ssh', ...sshArgs(t, command)].map(quote).join(' '));
+    }
     // Nothing answers for a guest that is not running: say so now, not after --wait.
     const { guestStatus, isActive, requireActive } = await import('../runtime/state.js');
     await requireActive(a.name, { query: false, hint: `start it first: qkvm start ${a.name} && qkvm ssh ${a.name}` });
-    ensureDir(dirname(home.knownHosts()));
-    const { execa } = await import('execa');
+    const running = async () => isActive((await guestStatus(a.name, { query: false })).state);
     // One line redrawn on a terminal; a line every 15 s in a log.
     const tty = process.stderr.isTTY;
+    const started = Date.now();
+    let last = -1;
+    let drew = false;
+    const onWait = (s: number, what: string) => {
+      if (tty) { process.stderr.write(`\rqkvm ssh: ${what} (${s} s)\x1b[K`); drew = true; } else if (s >= last + 15) { last = s; note(`qkvm ssh: ${what} (${s} s)`); }
+    };
+    // A guest on a network has no address until its DHCP lease (or its agent) tells it.
+    const t = await waitForSshTarget(spec, { deadline: started + a.wait * 1000, running, onWait: (what) => onWait(Math.round((Date.now() - started) / 1000), what) });
+    if (a.identity) t.identity = resolve(a.identity);
+    ensureDir(dirname(home.knownHosts()));
+    const { execa } = await import('execa');
     const master = sshMaster(run.sshControl(a.name));
     // A master left by a qkvm ssh that died: end it, so that ours can take the path
     // (ssh would otherwise fall back to a plain connection that -f -N keeps forever).
@@ -125,15 +137,12 @@ const ssh: CommandModule<any, any> = {
       await execa('ssh', sshArgs(t, [], master.exit), { reject: false, stdio: 'ignore' });
       if (isSocket()) unlinkSync(run.sshControl(a.name));
     }
-    let last = -1;
-    let drew = false;
     await waitForSsh(t, {
       name: a.name,
-      timeoutMs: a.wait * 1000,
-      running: async () => isActive((await guestStatus(a.name, { query: false })).state),
-      onWait: (s, what) => {
-        if (tty) { process.stderr.write(`\rqkvm ssh: ${what} (${s} s)\x1b[K`); drew = true; } else if (s >= last + 15) { last = s; note(`qkvm ssh: ${what} (${s} s)`); }
-      },
+      timeoutMs: Math.max(0, started + a.wait * 1000 - Date.now()),
+      running,
+      // The seconds on the line count from the start of qkvm ssh, across both waits.
+      onWait: (_s, what) => onWait(Math.round((Date.now() - started) / 1000), what),
       // With a known key, a login that works is the mark (cloud-init adds the key after sshd may listen).
       // That login stays as the master of the command's connection: one handshake, not two.
       login: t.identity ? async () => (await execa('ssh', sshArgs(t, [], ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', ...master.start]), { reject: false, stdio: 'ignore' })).exitCode === 0 : undefined,

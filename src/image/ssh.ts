@@ -1,5 +1,6 @@
 // `qkvm ssh NAME [-- CMD]`: where the guest's sshd is reachable from here (a
-// user NIC's hostfwd to port 22, else the DHCP lease of a network NIC), who to
+// user NIC's hostfwd to port 22, else a network NIC's DHCP lease, else the
+// address the guest agent reports for that NIC), who to
 // log in as (the cloudInit block's user), and the ssh command that does it,
 // with qkvm's own known_hosts keyed by the guest's cloud-init instance-id.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { home } from '../config/paths.js';
 import type { VmSpec } from '../config/schema.js';
+import type { IfAddr } from '../net/addr.js';
 import { QkvmError } from '../errors.js';
 import { sshUser } from './cloud-init.js';
 
@@ -19,7 +21,7 @@ export interface SshTarget {
   identity?: string;
   /** The name host keys are kept under in qkvm's known_hosts: a new instance has new keys. */
   hostKeyAlias: string;
-  via: 'hostfwd' | 'lease';
+  via: 'hostfwd' | 'lease' | 'agent';
 }
 
 /** The host side of a user NIC's forward to the guest's port 22, from rules like tcp:127.0.0.1:22022-:22. */
@@ -49,7 +51,24 @@ export function findIdentity(keys: string[], identity?: string, sshDir = join(ho
   return undefined;
 }
 
-/** Where to reach a guest's sshd: a hostfwd to port 22 on a user NIC first, then a network NIC's lease. */
+/** A network NIC's guest has no address qkvm can see yet: worth asking again while it boots. */
+export class SshAddressPending extends QkvmError {}
+
+/**
+ * The address to ssh to among a guest's addresses: a lease first, else one the
+ * agent reports; IPv4 on a NIC of one of qkvm's networks (not a user NIC's
+ * 10.0.2.15, which the host cannot reach, and not link-local).
+ */
+export function pickSshAddress(rows: IfAddr[]): IfAddr | undefined {
+  const usable = rows.filter((r) => r.network && r.address && /^\d+\.\d+\.\d+\.\d+$/.test(r.address) && !r.address.startsWith('169.254.'));
+  return usable.find((r) => r.source === 'lease') ?? usable.find((r) => r.source === 'agent');
+}
+
+/**
+ * Where to reach a guest's sshd: a hostfwd to port 22 on a user NIC first,
+ * then a network NIC's lease, then (agent: true) the address the guest agent
+ * reports for it, e.g. a static address from cloud-init's network-config.
+ */
 export async function sshTarget(spec: VmSpec): Promise<SshTarget> {
   const ci = spec.cloudInit;
   const common = {
@@ -63,13 +82,38 @@ export async function sshTarget(spec: VmSpec): Promise<SshTarget> {
   }
   if (spec.nics.some((n) => n.type === 'network')) {
     const { domifaddr } = await import('../net/addr.js');
-    const addr = (await domifaddr(spec.name)).find((a) => a.address && a.source === 'lease');
-    if (addr?.address) return { host: addr.address, port: 22, ...common, via: 'lease' };
-    throw new QkvmError('STATE', `guest "${spec.name}" has no DHCP lease yet on its network`, { hint: `wait for it to boot, then \`qkvm domifaddr ${spec.name}\`` });
+    let hit = pickSshAddress(await domifaddr(spec.name));
+    if (!hit && spec.agent) {
+      // Read-only and short: an agent that does not answer yet (the guest still
+      // boots) is asked again on the next round.
+      const { domifaddrFromAgent } = await import('../agent/addr.js');
+      hit = pickSshAddress(await domifaddrFromAgent(spec.name, { syncTimeoutMs: 1000, defaultTimeoutMs: 3000 }).catch(() => []));
+    }
+    if (hit?.address) return { host: hit.address, port: 22, ...common, via: hit.source === 'agent' ? 'agent' : 'lease' };
+    throw new SshAddressPending('STATE', `guest "${spec.name}" has no address qkvm can see yet: no DHCP lease on its network${spec.agent ? ', and the guest agent reports none' : ''}`, {
+      hint: `wait for it to boot, then \`qkvm domifaddr ${spec.name}\`${spec.agent ? '' : '; with `agent: true` qkvm also asks the guest agent'}`,
+    });
   }
   throw new QkvmError('STATE', `guest "${spec.name}" has no way in for ssh: no user NIC forwards a host port to its port 22, and no network NIC`, {
     hint: `add a forward to its user NIC: hostfwd: ["tcp:127.0.0.1:22022-:22"] (qkvm edit ${spec.name})`,
   });
+}
+
+/**
+ * sshTarget, asked again every second while the guest has no address yet
+ * (a guest on a network gets its lease a while into its boot).
+ */
+export async function waitForSshTarget(spec: VmSpec, o: { deadline: number; onWait?: (what: string) => void; running?: () => Promise<boolean> }): Promise<SshTarget> {
+  for (;;) {
+    try {
+      return await sshTarget(spec);
+    } catch (e) {
+      if (!(e instanceof SshAddressPending) || Date.now() > o.deadline) throw e;
+      if (o.running && !(await o.running())) throw new QkvmError('STATE', `guest "${spec.name}" stopped while qkvm ssh waited for its address`, { hint: `see why: qkvm info ${spec.name}; then qkvm start ${spec.name} --console` });
+    }
+    o.onWait?.(`waiting for ${spec.name}'s address (its DHCP lease${spec.agent ? ' or the guest agent' : ''})`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** Whether the target is a forward on this host's loopback: its packets never leave the machine. */

@@ -8,7 +8,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitForSsh, type SshTarget } from '../../src/image/ssh.js';
+import { pickSshAddress, waitForSsh, type SshTarget } from '../../src/image/ssh.js';
+import type { IfAddr } from '../../src/net/addr.js';
 import { CLI } from '../net/lab.js';
 
 /** A port on loopback where nothing listens (taken, then closed). */
@@ -58,6 +59,25 @@ describe('waitForSsh', () => {
       await expect(waitForSsh(target(port), { name: 'g', timeoutMs: 600_000, running: async () => up, login: async () => { up = false; return false; } }))
         .rejects.toMatchObject({ code: 'STATE' });
     });
+  });
+});
+
+describe('pickSshAddress', () => {
+  const row = (o: Partial<IfAddr>): IfAddr => ({ nic: 'net0', mac: '52:54:00:00:00:01', source: 'none', ...o });
+  it('a lease before an agent address, IPv4 on a network NIC only', () => {
+    const agent = row({ network: 'lan', address: '10.0.0.9', source: 'agent' });
+    const lease = row({ nic: 'net1', network: 'lan', address: '10.0.0.5', source: 'lease' });
+    expect(pickSshAddress([agent, lease])).toBe(lease);
+    expect(pickSshAddress([agent])).toBe(agent);
+  });
+  it('skips what the host cannot reach: a user NIC, IPv6, link-local, an interface qkvm did not plug, no address', () => {
+    expect(pickSshAddress([
+      row({ address: '10.0.2.15', source: 'user' }),
+      row({ network: 'lan', address: 'fe80::1', source: 'agent' }),
+      row({ network: 'lan', address: '169.254.3.4', source: 'agent' }),
+      row({ nic: 'docker0', address: '172.17.0.1', source: 'agent' }),
+      row({ network: 'lan', source: 'none' }),
+    ])).toBeUndefined();
   });
 });
 
