@@ -2,14 +2,11 @@
 // (test/image/debian.ts), one guest from the template (which sets agent: true),
 // TCG, private QKVM_HOME/QKVM_RUN, inside a network namespace of its own. The
 // waits are the guest's own: the agent's sync reply, and a loop run in the guest.
-import { execa } from 'execa';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, IN_CI, Netns, type RunResult } from '../net/lab.js';
-import { BOOT_MS, BUILD_MS, DEBIAN_CACHE, debianTestMissing, ensureDebianImage } from '../image/debian.js';
+import { IN_CI, type RunResult } from '../net/lab.js';
+import { BOOT_MS, BUILD_MS, DebianWorld, debianTestMissing } from '../image/debian.js';
 
 const why = debianTestMissing();
 if (why && !IN_CI) console.warn(`agent (debian-12): skipped: ${why}`);
@@ -18,16 +15,10 @@ const GUEST = 'qga-deb';
 const HOSTNAME = 'qkvm-it-agent';
 
 describe.skipIf(why !== '' && !IN_CI)('the guest agent in a debian-12 guest', () => {
-  const ns = new Netns();
-  const home = mkdtempSync(path.join(os.tmpdir(), 'qkvm-agenttest-home-'));
-  const run = mkdtempSync(path.join(os.tmpdir(), 'qkvm-agenttest-run-'));
-  const keys = mkdtempSync(path.join(os.tmpdir(), 'qkvm-agenttest-key-'));
-  const env = { QKVM_HOME: home, QKVM_RUN: run, QKVM_BASE_IMAGES: DEBIAN_CACHE, HOME: keys, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
-
-  async function qkvm(args: string[], o: { timeout?: number } = {}): Promise<RunResult> {
-    const r = await execa('ip', ['netns', 'exec', ns.name, 'node', CLI, ...args], { env, reject: false, timeout: o.timeout ?? 180_000, stdin: 'ignore', stripFinalNewline: false });
-    return { code: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
-  }
+  const w = new DebianWorld('agenttest');
+  const { home, run } = w;
+  /** Exit code and output, whatever the exit (the tests look at codes themselves). */
+  const qkvm = (args: string[], o: { timeout?: number } = {}) => w.qkvm(args, { ...o, reject: false, stripFinalNewline: false });
   async function ok(args: string[], o: { timeout?: number } = {}): Promise<RunResult> {
     const r = await qkvm(args, o);
     expect(r.code, `qkvm ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(0);
@@ -35,19 +26,12 @@ describe.skipIf(why !== '' && !IN_CI)('the guest agent in a debian-12 guest', ()
   }
 
   beforeAll(async () => {
-    if (why) throw new Error(why);
-    await ensureDebianImage((l) => console.log(l));
-    await ns.create();
-    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'qkvm-test', '-f', path.join(keys, 'id_ed25519')], { stdio: 'ignore' });
-    await ok(['create', GUEST, '--template', 'debian-12', '--ssh-key', path.join(keys, 'id_ed25519.pub'), '--hostname', HOSTNAME, '--accel', 'tcg']);
+    await w.setUp();
+    await ok(['create', GUEST, '--template', 'debian-12', '--ssh-key', w.pubKey, '--hostname', HOSTNAME, '--accel', 'tcg']);
     await ok(['start', GUEST]);
   }, BUILD_MS);
 
-  afterAll(async () => {
-    await qkvm(['destroy', GUEST]);
-    await ns.destroy();
-    for (const d of [home, run, keys]) rmSync(d, { recursive: true, force: true });
-  }, 120_000);
+  afterAll(() => w.tearDown([GUEST]), 120_000);
 
   it('the template wires the agent: the running QEMU has the port, and agent ping answers once qemu-ga is up', async () => {
     expect(readFileSync(path.join(home, 'vms', `${GUEST}.yaml`), 'utf8')).toMatch(/^agent: true$/m);

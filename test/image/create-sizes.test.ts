@@ -4,26 +4,18 @@
 // image, no record and no definition behind, and never touches a disk it did
 // not make.
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, lstatSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGuest } from '../../src/runtime/define.js';
 import { readOwned } from '../../src/storage/owned.js';
+import { fakeBuild, privateHome } from './fake-build.js';
 
 let home: string;
 let base: string;
 beforeAll(() => {
-  home = mkdtempSync(path.join(os.tmpdir(), 'qkvm-createsize-'));
-  process.env.QKVM_HOME = home;
-  process.env.QKVM_RUN = path.join(home, 'run');
-  delete process.env.QKVM_BASE_IMAGES;
-  const dir = path.join(home, 'images', 'base', 'debian-12-cccccccccccc');
-  mkdirSync(dir, { recursive: true });
-  base = path.join(dir, 'disk.qcow2');
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, '64M']);
-  for (const f of ['vmlinuz', 'initrd.img', 'packages.txt', 'kernel-version']) writeFileSync(path.join(dir, f), 'x');
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ image: 'debian-12', key: 'cccccccccccc', id: 'debian-12-cccccccccccc', dir, inputs: { image: 'debian-12', suite: 'bookworm', size: 64 << 20, packages: [], scripts: 'x', version: 1 }, kernelVersion: '6.1.0-1-cloud-amd64', built: '2026-01-01T00:00:00.000Z', buildSeconds: 1 }));
+  home = privateHome('createsize');
+  base = path.join(fakeBuild(home, 'cccccccccccc', '2026-01-01T00:00:00.000Z'), 'disk.qcow2');
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 

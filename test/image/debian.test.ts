@@ -5,12 +5,11 @@
 // NAME -- hostname` answering with that hostname, and `shutdown` powering it off.
 import { execa } from 'execa';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, IN_CI, Netns, type RunResult } from '../net/lab.js';
-import { BOOT_MS, BUILD_MS, DEBIAN_CACHE, debianTestMissing, ensureDebianImage } from './debian.js';
+import { IN_CI } from '../net/lab.js';
+import { BOOT_MS, BUILD_MS, DebianWorld, debianTestMissing } from './debian.js';
 
 const why = debianTestMissing();
 if (why && !IN_CI) console.warn(`image/debian: skipped: ${why}`);
@@ -19,32 +18,12 @@ const GUEST = 'deb1';
 const HOSTNAME = 'qkvm-it-deb1';
 
 describe.skipIf(why !== '' && !IN_CI)('a Debian 12 guest from qkvm image build', () => {
-  const ns = new Netns();
-  const home = mkdtempSync(path.join(os.tmpdir(), 'qkvm-imgtest-home-'));
-  const run = mkdtempSync(path.join(os.tmpdir(), 'qkvm-imgtest-run-'));
-  const keys = mkdtempSync(path.join(os.tmpdir(), 'qkvm-imgtest-key-'));
-  const env = { QKVM_HOME: home, QKVM_RUN: run, QKVM_BASE_IMAGES: DEBIAN_CACHE, HOME: keys, PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+  const w = new DebianWorld('imgtest');
+  const qkvm = w.qkvm.bind(w);
+  const { home, run, keys } = w;
 
-  /** qkvm inside the namespace, with the private state; `timeout` for the long waits. */
-  async function qkvm(args: string[], o: { reject?: boolean; timeout?: number } = {}): Promise<RunResult> {
-    const r = await execa('ip', ['netns', 'exec', ns.name, 'node', CLI, ...args], { env, reject: false, timeout: o.timeout ?? 180_000, stdin: 'ignore' });
-    const out = { code: r.exitCode ?? 1, stdout: String(r.stdout), stderr: String(r.stderr) };
-    if (o.reject !== false && out.code !== 0) throw new Error(`qkvm ${args.join(' ')} failed (${out.code}):\n${out.stdout}\n${out.stderr}`);
-    return out;
-  }
-
-  beforeAll(async () => {
-    if (why) throw new Error(why);
-    await ensureDebianImage((l) => console.log(l));
-    await ns.create();
-    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'qkvm-test', '-f', path.join(keys, 'id_ed25519')], { stdio: 'ignore' });
-  }, BUILD_MS);
-
-  afterAll(async () => {
-    await qkvm(['destroy', GUEST], { reject: false });
-    await ns.destroy();
-    for (const d of [home, run, keys]) rmSync(d, { recursive: true, force: true });
-  });
+  beforeAll(() => w.setUp(), BUILD_MS);
+  afterAll(() => w.tearDown([GUEST]));
 
   it('image list finds the cached build', async () => {
     const list = JSON.parse((await qkvm(['image', 'list', '--json'])).stdout);

@@ -2,32 +2,19 @@
 // mmdebstrap): rm removes only a build qkvm recorded, and never one a guest's
 // overlay is built on.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveVm } from '../../src/config/store.js';
 import { findImage, listImages, removeImage } from '../../src/image/build.js';
 import { recordOwned } from '../../src/storage/owned.js';
+import { fakeBuild as fakeBuildIn, privateHome } from './fake-build.js';
 
 let home: string;
-beforeAll(() => {
-  home = mkdtempSync(path.join(os.tmpdir(), 'qkvm-imgstore-'));
-  process.env.QKVM_HOME = home;
-  process.env.QKVM_RUN = path.join(home, 'run');
-  delete process.env.QKVM_BASE_IMAGES;
-});
+beforeAll(() => { home = privateHome('imgstore'); });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 
-/** A fake build: a small qcow2 disk, kernel and initrd files, and its manifest. */
-function fakeBuild(key: string, built: string): string {
-  const dir = path.join(home, 'images', 'base', `debian-12-${key}`);
-  mkdirSync(dir, { recursive: true });
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', path.join(dir, 'disk.qcow2'), '64M']);
-  for (const f of ['vmlinuz', 'initrd.img', 'packages.txt', 'kernel-version']) writeFileSync(path.join(dir, f), 'x');
-  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ image: 'debian-12', key, id: `debian-12-${key}`, dir, inputs: { image: 'debian-12', suite: 'bookworm', size: 4 << 30, packages: [], scripts: 'x', version: 1 }, kernelVersion: '6.1.0-1-cloud-amd64', built, buildSeconds: 1 }));
-  return dir;
-}
+const fakeBuild = (key: string, built: string) => fakeBuildIn(home, key, built);
 
 describe('image list, info, rm', () => {
   it('lists builds newest first; IMAGE means the newest, IMAGE-KEY that one', () => {
