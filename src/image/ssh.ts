@@ -99,6 +99,11 @@ export async function sshTarget(spec: VmSpec): Promise<SshTarget> {
   });
 }
 
+/** A guest that stopped (or crashed) while qkvm ssh waited for it: the wait ends here. */
+function stoppedWhileWaiting(name: string, when: string): QkvmError {
+  return new QkvmError('STATE', `guest "${name}" stopped ${when}`, { hint: `see why: qkvm info ${name}; then qkvm start ${name} --console` });
+}
+
 /**
  * sshTarget, asked again every second while the guest has no address yet
  * (a guest on a network gets its lease a while into its boot).
@@ -109,7 +114,7 @@ export async function waitForSshTarget(spec: VmSpec, o: { deadline: number; onWa
       return await sshTarget(spec);
     } catch (e) {
       if (!(e instanceof SshAddressPending) || Date.now() > o.deadline) throw e;
-      if (o.running && !(await o.running())) throw new QkvmError('STATE', `guest "${spec.name}" stopped while qkvm ssh waited for its address`, { hint: `see why: qkvm info ${spec.name}; then qkvm start ${spec.name} --console` });
+      if (o.running && !(await o.running())) throw stoppedWhileWaiting(spec.name, 'while qkvm ssh waited for its address');
     }
     o.onWait?.(`waiting for ${spec.name}'s address (its DHCP lease${spec.agent ? ' or the guest agent' : ''})`);
     await new Promise((r) => setTimeout(r, 1000));
@@ -175,19 +180,16 @@ export function sshBanner(host: string, port: number, timeoutMs = 5000): Promise
  * round: a guest that stopped (or crashed) ends the wait at once, not at the
  * deadline.
  */
-export async function waitForSsh(t: SshTarget, o: { name?: string; timeoutMs?: number; onWait?: (seconds: number, what: string) => void; login?: () => Promise<boolean>; running?: () => Promise<boolean> } = {}): Promise<void> {
+export async function waitForSsh(t: SshTarget, o: { name: string; timeoutMs?: number; onWait?: (seconds: number, what: string) => void; login?: () => Promise<boolean>; running?: () => Promise<boolean> }): Promise<void> {
   const started = Date.now();
   const deadline = started + (o.timeoutMs ?? 300_000);
   const elapsed = () => Math.round((Date.now() - started) / 1000);
-  const name = o.name ?? 'NAME';
   const stillRunning = async () => {
-    if (o.running && !(await o.running())) {
-      throw new QkvmError('STATE', `guest "${name}" stopped after ${elapsed()} s while qkvm ssh waited for it`, { hint: `see why: qkvm info ${name}; then qkvm start ${name} --console` });
-    }
+    if (o.running && !(await o.running())) throw stoppedWhileWaiting(o.name, `after ${elapsed()} s while qkvm ssh waited for it`);
   };
   while (!(await sshBanner(t.host, t.port))) {
     await stillRunning();
-    if (Date.now() > deadline) throw new QkvmError('TIMEOUT', `no sshd answered at ${t.host}:${t.port} within ${elapsed()} s`, { hint: `watch the guest boot: qkvm console ${name}` });
+    if (Date.now() > deadline) throw new QkvmError('TIMEOUT', `no sshd answered at ${t.host}:${t.port} within ${elapsed()} s`, { hint: `watch the guest boot: qkvm console ${o.name}` });
     o.onWait?.(elapsed(), `waiting for sshd at ${t.host}:${t.port}`);
     // A connection on loopback costs nothing; sshd's start is seen within a quarter second.
     await new Promise((r) => setTimeout(r, 250));
